@@ -1,0 +1,46 @@
+with
+
+ticket_events as (
+
+    select * from {{ source('lake', 'ticket_events') }}
+
+),
+
+ranked as (
+
+    select
+        ticket_events.*,
+        -- First received wins: a redelivered event (same event_id) arrives later.
+        row_number() over (
+            partition by event_id
+            order by received_at asc, occurred_at asc
+        ) as delivery_rank
+    from ticket_events
+
+),
+
+final as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(event_type as varchar) as event_type,
+        cast(schema_version as integer) as schema_version,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at,
+        cast(event_date as date) as event_date,
+        cast(source as varchar) as source_system,
+        cast(ticket_id as varchar) as ticket_id,
+        cast(customer_id as varchar) as customer_id,
+        cast(team_id as varchar) as team_id,
+        cast(agent_id as varchar) as agent_id,
+        cast(channel as varchar) as channel,
+        cast(priority as varchar) as priority,
+        cast(status as varchar) as status,
+        cast(author_type as varchar) as author_type,
+        cast(is_public as boolean) as is_public
+    from ranked
+    where delivery_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,205 @@
+"""The ``servops`` command line: simulate, build, publish, serve, sql, bench."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+
+from servops.paths import Home, activate
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, exit status 2, no traceback."""
+
+
+def _progress(label: str):
+    """A one-line progress bar on a terminal; silent when output is piped or in CI."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
+    from simulator.config import SimulationConfig, SimulationConfigError
+    from simulator.run import LakeConflictError, simulate
+
+    try:
+        config = SimulationConfig(
+            seed=args.seed,
+            customers=args.customers,
+            days=args.days,
+            start=args.start,
+            defects=args.defects,
+        )
+        lake = Home.resolve(args.lake).root if args.lake else home.lake
+        summary = simulate(config, lake, replace=args.replace, on_day=_progress("simulating days"))
+    except (SimulationConfigError, LakeConflictError) as error:
+        raise CommandError(str(error)) from None
+    print(summary.line())
+
+
+def _run_job(home: Home, job_name: str, run_config: dict | None = None) -> None:
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    settings = home.dagster_home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n")
+    config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    config.update(run_config or {})
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, run_config=config, raise_on_error=False
+        )
+    if not result.success:
+        failed = [event.step_key for event in result.all_events if event.is_step_failure]
+        raise CommandError(
+            f"the {job_name} run {result.run_id} failed at {', '.join(failed) or 'start-up'}; "
+            "nothing was published and the last good warehouse keeps serving. "
+            "Details are in the log above and in the Dagster UI (servops serve)."
+        )
+
+
+def cmd_build(args: argparse.Namespace, home: Home) -> None:
+    if not any(home.raw.glob("*/event_date=*/*.parquet")):
+        raise CommandError(f"the lake at {home.lake} holds no events yet: run `servops simulate` first")
+    _run_job(home, "warehouse_job")
+    print(f"built, tested and published {home.serving_db}")
+
+
+def cmd_publish(args: argparse.Namespace, home: Home) -> None:
+    from servops.publish import PublishError, publish, rollback
+
+    try:
+        version = rollback(home) if args.rollback else publish(home)
+    except PublishError as error:
+        raise CommandError(str(error)) from None
+    print(f"serving {version.name} at {home.serving_db}")
+
+
+def cmd_sql(args: argparse.Namespace, home: Home) -> None:
+    import duckdb
+
+    if not home.serving_db.exists():
+        raise CommandError(f"no published warehouse at {home.serving_db}: run `servops build` first")
+    try:
+        with duckdb.connect(str(home.serving_db), read_only=True) as connection:
+            cursor = connection.execute(args.query)
+            columns = [column[0] for column in cursor.description or []]
+            rows = cursor.fetchall()
+    except duckdb.Error as error:
+        raise CommandError(f"query failed: {error}") from None
+    if args.format == "json":
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        json.dump(records, sys.stdout, default=str, indent=None)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
+def cmd_serve(args: argparse.Namespace, home: Home) -> None:
+    from servops.serve import ServeError, serve
+
+    try:
+        serve(home, superset_port=args.superset_port, dagster_port=args.dagster_port)
+    except ServeError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_bench(args: argparse.Namespace, home: Home) -> None:
+    from bench.run import run_benchmarks
+
+    run_benchmarks(home, scale=args.scale, json_path=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="servops",
+        description="The servops service-operations warehouse: simulate or ingest events, "
+        "build and publish the warehouse, serve Superset and Dagster, query it.",
+    )
+    parser.add_argument(
+        "--home",
+        help="data directory holding the lake, warehouse files and Superset state "
+        "(default: $SERVOPS_HOME, else ./data)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    simulate = commands.add_parser("simulate", help="simulate a company's events into the lake")
+    simulate.add_argument("--seed", type=int, default=42, help="root random seed (default 42)")
+    simulate.add_argument("--customers", type=int, default=500, help="customer accounts (default 500)")
+    simulate.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    simulate.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=dt.date(2025, 1, 1),
+        help="first simulated day, YYYY-MM-DD (default 2025-01-01)",
+    )
+    simulate.add_argument("--lake", help="another data directory to write the lake into")
+    simulate.add_argument(
+        "--defects", type=float, default=0.0, help="share of events delivered twice (default 0)"
+    )
+    simulate.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a simulation made with other settings instead of refusing",
+    )
+    simulate.set_defaults(handler=cmd_simulate)
+
+    build = commands.add_parser(
+        "build", help="build and test the warehouse from the lake through Dagster, then publish"
+    )
+    build.set_defaults(handler=cmd_build)
+
+    publish = commands.add_parser("publish", help="publish the build copy, or roll back one version")
+    publish.add_argument("--rollback", action="store_true", help="serve the previous version again")
+    publish.set_defaults(handler=cmd_publish)
+
+    serve = commands.add_parser("serve", help="bootstrap Superset and serve it with the Dagster UI")
+    serve.add_argument("--superset-port", type=int, default=8088)
+    serve.add_argument("--dagster-port", type=int, default=3000)
+    serve.set_defaults(handler=cmd_serve)
+
+    sql = commands.add_parser("sql", help="run read-only SQL against the serving warehouse")
+    sql.add_argument("query", help='the SQL, e.g. "select count(*) from marts.fct_tickets"')
+    sql.add_argument("--format", choices=["csv", "json"], default="csv")
+    sql.set_defaults(handler=cmd_sql)
+
+    bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
+    bench.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    bench.add_argument("--json", help="also write the figures as JSON to this file")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    home = activate(Home.resolve(args.home), override=True)
+    try:
+        args.handler(args, home)
+    except CommandError as error:
+        print(f"servops {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Publishing: the build copy becomes the serving warehouse in one atomic rename.
+
+Builds write ``build.duckdb``; nobody reads it. Only after a build and its tests pass is a
+checkpointed copy renamed onto ``serving.duckdb``, which Superset and analysts open
+read-only. Each published version is also kept (hard-linked, so no extra space) under
+``versions/`` so that ``servops publish --rollback`` can step back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from servops.lake import _fsync_dir
+from servops.paths import Home
+
+KEEP_VERSIONS = 5
+
+
+class PublishError(RuntimeError):
+    """Nothing could be published; the serving warehouse is unchanged."""
+
+
+def _versions(home: Home) -> list[Path]:
+    return sorted(home.versions_dir.glob("v*.duckdb"))
+
+
+def _swap_in(home: Home, source: Path) -> None:
+    """Make ``source``'s content the serving warehouse atomically (link, then rename)."""
+    tmp = home.warehouse_dir / f".serving.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.link(source, tmp)
+    os.replace(tmp, home.serving_db)
+    _fsync_dir(home.warehouse_dir)
+
+
+def publish(home: Home) -> Path:
+    """Publish the current build copy; returns the kept version's path."""
+    if not home.build_db.exists():
+        raise PublishError(f"no build to publish: {home.build_db} does not exist (run `servops build`)")
+    # A clean close checkpoints; this makes sure no write-ahead log is left behind.
+    with duckdb.connect(str(home.build_db)) as connection:
+        connection.execute("checkpoint")
+    home.versions_dir.mkdir(parents=True, exist_ok=True)
+    version = home.versions_dir / f"v{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}.duckdb"
+    staging = version.with_name(f".{version.name}.tmp")
+    with open(home.build_db, "rb") as src, open(staging, "wb") as dst:
+        shutil.copyfileobj(src, dst, length=16 * 1024 * 1024)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.replace(staging, version)
+    _fsync_dir(home.versions_dir)
+    _swap_in(home, version)
+    for old in _versions(home)[:-KEEP_VERSIONS]:
+        old.unlink()
+    return version
+
+
+def rollback(home: Home) -> Path:
+    """Serve the version published before the current one; the current one is dropped."""
+    versions = _versions(home)
+    if len(versions) < 2:
+        raise PublishError("no earlier published version to roll back to")
+    _swap_in(home, versions[-2])
+    versions[-1].unlink()
+    return versions[-2]

@@ -1,0 +1,91 @@
+"""Superset settings for servops, every one of them read from the environment.
+
+Superset loads this file through ``SUPERSET_CONFIG_PATH``; ``servops.superset_bootstrap``
+sets that, ``SUPERSET_HOME`` (the data directory's ``superset/`` folder) and
+``SUPERSET_SECRET_KEY`` (generated into a 0600 file there, never committed).
+Superset reads only the published marts, through a read-only DuckDB connection that the
+dashboard bundle in ``assets/`` defines; nothing here reaches the network.
+
+This folder has no ``__init__.py`` on purpose: it must never shadow the installed
+``superset`` package.
+"""
+
+import logging
+import os
+from datetime import timedelta
+
+SUPERSET_HOME = os.environ.get("SUPERSET_HOME")
+if not SUPERSET_HOME:
+    raise RuntimeError(
+        "SUPERSET_HOME is not set: run Superset through servops (servops.superset_bootstrap)"
+    )
+
+SECRET_KEY = os.environ.get("SUPERSET_SECRET_KEY")
+if not SECRET_KEY:
+    raise RuntimeError(
+        "SUPERSET_SECRET_KEY is not set: run Superset through servops (servops.superset_bootstrap)"
+    )
+
+# The metadata database: users, charts, dashboards. Not the data, which is DuckDB.
+SQLALCHEMY_DATABASE_URI = (
+    f"sqlite:///{os.path.join(SUPERSET_HOME, 'superset.db')}?check_same_thread=false"
+)
+
+WTF_CSRF_ENABLED = True
+# Superset never writes to the warehouse; the database in the bundle also has
+# allow_dml, allow_ctas, allow_cvas and allow_file_upload off.
+PREVENT_UNSAFE_DB_CONNECTIONS = True
+
+# Metadata lookups are cached per process. Query results are cached only briefly,
+# so a newly published warehouse shows within a minute.
+CACHE_DEFAULT_TIMEOUT = int(timedelta(minutes=5).total_seconds())
+CACHE_CONFIG = {
+    "CACHE_TYPE": "SimpleCache",
+    "CACHE_KEY_PREFIX": "servops_meta_",
+    "CACHE_DEFAULT_TIMEOUT": int(timedelta(minutes=5).total_seconds()),
+}
+DATA_CACHE_CONFIG = {
+    "CACHE_TYPE": "SimpleCache",
+    "CACHE_KEY_PREFIX": "servops_data_",
+    "CACHE_DEFAULT_TIMEOUT": int(
+        os.environ.get("SERVOPS_SUPERSET_DATA_CACHE_SECONDS", "60")
+    ),
+}
+
+# One local process, no CDN, no telemetry: the content security policy allows this
+# origin only, so the browser does not even try the default allow-list of outside hosts
+# (the usage pixel, map tiles, web fonts).
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'", "data:"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
+CONTENT_SECURITY_POLICY_WARNING = False
+THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
+ENABLE_CORS = False
+MAPBOX_API_KEY = ""
+
+# Quiet by default; SUPERSET_LOG_LEVEL=INFO (or DEBUG) when investigating.
+LOG_LEVEL = getattr(logging, os.environ.get("SUPERSET_LOG_LEVEL", "WARNING").upper())
+ENABLE_TIME_ROTATE = False
+SHOW_STACKTRACE = False
+DEBUG = False
+
+FEATURE_FLAGS = {
+    "DASHBOARD_RBAC": False,
+    "ALERT_REPORTS": False,
+    "THUMBNAILS": False,
+    "ENABLE_TEMPLATE_PROCESSING": False,
+}
