@@ -1,6 +1,5 @@
 """The composition root: every asset, job and resource of the servops warehouse."""
 
-
 import dagster as dg
 
 from dagster_project.defs.lake.assets import simulated_ticket_events

@@ -76,7 +76,9 @@ def _run_job(home: Home, job_name: str, run_config: dict | None = None) -> None:
 
 def cmd_build(args: argparse.Namespace, home: Home) -> None:
     if not any(home.raw.glob("*/event_date=*/*.parquet")):
-        raise CommandError(f"the lake at {home.lake} holds no events yet: run `servops simulate` first")
+        raise CommandError(
+            f"the lake at {home.lake} holds no events yet: run `servops simulate` first"
+        )
     _run_job(home, "warehouse_job")
     print(f"built, tested and published {home.serving_db}")
 
@@ -95,7 +97,9 @@ def cmd_sql(args: argparse.Namespace, home: Home) -> None:
     import duckdb
 
     if not home.serving_db.exists():
-        raise CommandError(f"no published warehouse at {home.serving_db}: run `servops build` first")
+        raise CommandError(
+            f"no published warehouse at {home.serving_db}: run `servops build` first"
+        )
     try:
         with duckdb.connect(str(home.serving_db), read_only=True) as connection:
             cursor = connection.execute(args.query)
@@ -143,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="simulate a company's events into the lake")
     simulate.add_argument("--seed", type=int, default=42, help="root random seed (default 42)")
-    simulate.add_argument("--customers", type=int, default=500, help="customer accounts (default 500)")
+    simulate.add_argument(
+        "--customers", type=int, default=500, help="customer accounts (default 500)"
+    )
     simulate.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     simulate.add_argument(
         "--start",
@@ -167,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(handler=cmd_build)
 
-    publish = commands.add_parser("publish", help="publish the build copy, or roll back one version")
+    publish = commands.add_parser(
+        "publish", help="publish the build copy, or roll back one version"
+    )
     publish.add_argument("--rollback", action="store_true", help="serve the previous version again")
     publish.set_defaults(handler=cmd_publish)
 

@@ -30,8 +30,8 @@ ENVELOPE_FIELDS = [
 
 STREAM_SCHEMAS: dict[str, pa.Schema] = {
     "ticket": pa.schema(
-        ENVELOPE_FIELDS
-        + [
+        [
+            *ENVELOPE_FIELDS,
             pa.field("ticket_id", pa.string(), nullable=False),
             pa.field("customer_id", pa.string()),
             pa.field("team_id", pa.string()),

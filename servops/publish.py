@@ -41,12 +41,16 @@ def _swap_in(home: Home, source: Path) -> None:
 def publish(home: Home) -> Path:
     """Publish the current build copy; returns the kept version's path."""
     if not home.build_db.exists():
-        raise PublishError(f"no build to publish: {home.build_db} does not exist (run `servops build`)")
+        raise PublishError(
+            f"no build to publish: {home.build_db} does not exist (run `servops build`)"
+        )
     # A clean close checkpoints; this makes sure no write-ahead log is left behind.
     with duckdb.connect(str(home.build_db)) as connection:
         connection.execute("checkpoint")
     home.versions_dir.mkdir(parents=True, exist_ok=True)
-    version = home.versions_dir / f"v{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}.duckdb"
+    version = (
+        home.versions_dir / f"v{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}.duckdb"
+    )
     staging = version.with_name(f".{version.name}.tmp")
     with open(home.build_db, "rb") as src, open(staging, "wb") as dst:
         shutil.copyfileobj(src, dst, length=16 * 1024 * 1024)

@@ -90,7 +90,9 @@ def simulate(
         batch = f"sim-{config.seed}-{day_index:05d}"
         summary.files_written += len(write_batch(lake / "raw", "ticket", events, batch))
         created_date = config.day(day_index).isoformat()
-        write_parquet_atomic(truth, lake / "truth" / "tickets" / f"created_date={created_date}.parquet")
+        write_parquet_atomic(
+            truth, lake / "truth" / "tickets" / f"created_date={created_date}.parquet"
+        )
         summary.events_by_stream["ticket"] += events.num_rows
         for event_type, count in zip(
             *events.column("event_type").value_counts().flatten(), strict=True

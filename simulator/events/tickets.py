@@ -129,7 +129,9 @@ def generate_ticket_day(
     owners.insert(4, extra_owner)
     times.insert(4, extra_at)
     kinds = [CREATED, BOT_REPLY, INTERNAL_NOTE, AGENT_REPLY, AGENT_REPLY, CUSTOMER_REPLY, SOLVED]
-    kind = np.concatenate([np.full(len(o), k, dtype=np.int8) for o, k in zip(owners, kinds)])
+    kind = np.concatenate(
+        [np.full(len(o), k, dtype=np.int8) for o, k in zip(owners, kinds, strict=True)]
+    )
     owner = np.concatenate(owners)
     at = np.concatenate(times)
     keep = at < horizon

@@ -1,6 +1,5 @@
 """Lake assets: the simulator's event streams, written through the shared lake writer."""
 
-
 import datetime as dt
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """Publishing: after the dbt build and its tests pass, the build copy becomes serving."""
 
-
 import dagster as dg
 
 from dagster_project.defs.warehouse.assets import servops_dbt_models

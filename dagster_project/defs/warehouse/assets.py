@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets (dagster-dbt): one cached DbtProject, one @dbt_assets."""
 
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 

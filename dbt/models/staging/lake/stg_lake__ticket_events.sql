@@ -12,8 +12,8 @@ ranked as (
         ticket_events.*,
         -- First received wins: a redelivered event (same event_id) arrives later.
         row_number() over (
-            partition by event_id
-            order by received_at asc, occurred_at asc
+            partition by ticket_events.event_id
+            order by ticket_events.received_at asc, ticket_events.occurred_at asc
         ) as delivery_rank
     from ticket_events
 

@@ -1,0 +1,70 @@
+"""The servops command line as a user runs it: real processes, real exit codes and output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from servops.paths import Home
+
+SERVOPS = [sys.executable, "-m", "servops.cli"]
+
+
+def run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SERVOPS_HOME": str(home)}
+    return subprocess.run(
+        [*SERVOPS, *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.mark.parametrize("command", ["simulate", "build", "publish", "serve", "sql", "bench"])
+def test_every_command_has_help(command: str, tmp_path: Path) -> None:
+    result = run(command, "--help", home=tmp_path)
+    assert result.returncode == 0
+    assert "usage: servops" in result.stdout
+
+
+def test_sql_prints_csv_and_json(published_home: Home) -> None:
+    query = "select count(*) as tickets, min(created_date) as first_day from marts.fct_tickets"
+    expected = duckdb.connect(str(published_home.serving_db), read_only=True).execute(query).fetchone()
+    as_csv = run("sql", query, home=published_home.root)
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert rows == [["tickets", "first_day"], [str(expected[0]), str(expected[1])]]
+    as_json = run("sql", query, "--format", "json", home=published_home.root)
+    assert json.loads(as_json.stdout) == [{"tickets": expected[0], "first_day": str(expected[1])}]
+
+
+def test_sql_is_read_only_and_errors_are_one_clear_line(published_home: Home) -> None:
+    for query in ["delete from marts.fct_tickets", "select * from no_such_table"]:
+        result = run("sql", query, home=published_home.root)
+        assert result.returncode == 2
+        assert result.stderr.startswith("servops sql: query failed:")
+        assert "Traceback" not in result.stderr
+    count = run("sql", "select count(*) from marts.fct_tickets", home=published_home.root)
+    assert int(count.stdout.splitlines()[1]) > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--customers", "0"], "--customers must be between"),
+        (["simulate", "--start", "2025-13-01"], "invalid fromisoformat value"),
+        (["build"], "holds no events yet"),
+        (["sql", "select 1"], "no published warehouse"),
+        (["publish", "--rollback"], "no earlier published version"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run(*args, home=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

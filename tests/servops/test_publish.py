@@ -1,0 +1,48 @@
+"""Publishing swaps the serving warehouse atomically and keeps versions to roll back to."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from servops.paths import Home
+from servops.publish import KEEP_VERSIONS, PublishError, publish, rollback
+
+
+def _build(home: Home, answer: int) -> None:
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(home.build_db)) as connection:
+        connection.execute("create or replace table answer as select ? as value", [answer])
+
+
+def _served(home: Home) -> int:
+    with duckdb.connect(str(home.serving_db), read_only=True) as connection:
+        return connection.execute("select value from answer").fetchone()[0]
+
+
+def test_publish_then_roll_back(tmp_path) -> None:
+    home = Home(tmp_path)
+    with pytest.raises(PublishError, match="no build to publish"):
+        publish(home)
+    _build(home, 1)
+    publish(home)
+    _build(home, 2)
+    publish(home)
+    assert _served(home) == 2
+    # Writing the next build does not touch what is served.
+    _build(home, 3)
+    assert _served(home) == 2
+    rollback(home)
+    assert _served(home) == 1
+    with pytest.raises(PublishError, match="no earlier published version"):
+        rollback(home)
+
+
+def test_only_the_last_versions_are_kept(tmp_path) -> None:
+    home = Home(tmp_path)
+    for answer in range(KEEP_VERSIONS + 3):
+        _build(home, answer)
+        publish(home)
+    assert len(list(home.versions_dir.glob("v*.duckdb"))) == KEEP_VERSIONS
+    assert _served(home) == KEEP_VERSIONS + 2
+    assert not list(home.warehouse_dir.glob(".*"))
