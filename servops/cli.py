@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 
+from servops.errors import CommandError
 from servops.paths import Home, activate
 
-
-class CommandError(Exception):
-    """A failure the user can act on: printed as one line, exit status 2, no traceback."""
+# Modules that add their own subcommands: each has ``register(commands)`` adding a parser
+# whose ``handler(args, home)`` runs it.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _progress(label: str):
@@ -193,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", choices=["small", "medium", "large"], default="small")
     bench.add_argument("--json", help="also write the figures as JSON to this file")
     bench.set_defaults(handler=cmd_bench)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
     return parser
 
 

@@ -1,8 +1,8 @@
 """The event lake: one envelope, typed columns per stream, atomic append-only Parquet files.
 
-Every event, whichever system it came from, is stored with the envelope columns below and
-the typed payload columns of its stream (see ``docs/events.md``). Files are laid out as
-``raw/<stream>/event_date=YYYY-MM-DD/<batch>.parquet`` (the date of ``occurred_at`` in UTC)
+Every event, whichever system it came from, is stored with the envelope columns and the
+typed payload columns of its stream (``servops.events``, documented in ``docs/events.md``).
+Files are laid out as ``raw/<stream>/event_date=YYYY-MM-DD/<batch>.parquet`` (the date of ``occurred_at`` in UTC)
 and appear whole or not at all: write to a hidden temporary name, fsync, rename, fsync the
 folder. Writing the same batch name again replaces the file with the same content, so
 re-running a deterministic producer is idempotent.
@@ -17,33 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-UTC_MICROS = pa.timestamp("us", tz="UTC")
+from servops.events import STREAMS
 
-ENVELOPE_FIELDS = [
-    pa.field("event_id", pa.string(), nullable=False),
-    pa.field("event_type", pa.string(), nullable=False),
-    pa.field("schema_version", pa.int16(), nullable=False),
-    pa.field("occurred_at", UTC_MICROS, nullable=False),
-    pa.field("received_at", UTC_MICROS, nullable=False),
-    pa.field("source", pa.string(), nullable=False),
-]
-
-STREAM_SCHEMAS: dict[str, pa.Schema] = {
-    "ticket": pa.schema(
-        [
-            *ENVELOPE_FIELDS,
-            pa.field("ticket_id", pa.string(), nullable=False),
-            pa.field("customer_id", pa.string()),
-            pa.field("team_id", pa.string()),
-            pa.field("agent_id", pa.string()),
-            pa.field("channel", pa.string()),
-            pa.field("priority", pa.string()),
-            pa.field("status", pa.string()),
-            pa.field("author_type", pa.string()),
-            pa.field("is_public", pa.bool_()),
-        ]
-    ),
-}
+STREAM_SCHEMAS: dict[str, pa.Schema] = {name: stream.schema for name, stream in STREAMS.items()}
 
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
 

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from servops.lake import STREAM_SCHEMAS, UTC_MICROS
+from servops.events import UTC_MICROS, build_table
 from simulator.config import SimulationConfig
 from simulator.entities import TEAM_SHARE, Company
 from simulator.rng import generator
@@ -167,7 +167,8 @@ def generate_ticket_day(
     def lookup(values: list) -> pa.Array:
         return pa.array(np.array(values, dtype=object)[kind_rows])
 
-    events = pa.table(
+    events = build_table(
+        "ticket",
         {
             "event_id": event_ids,
             "event_type": lookup(KIND_EVENT_TYPE),
@@ -185,7 +186,6 @@ def generate_ticket_day(
             "author_type": lookup(KIND_AUTHOR),
             "is_public": pa.array(np.array(KIND_PUBLIC, dtype=object)[kind_rows], pa.bool_()),
         },
-        schema=STREAM_SCHEMAS["ticket"],
     )
 
     replied = has_reply & (first_reply_at < horizon)

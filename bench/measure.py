@@ -1,0 +1,39 @@
+"""Measuring helpers: wall time and peak memory of a child process, medians of repeats."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+
+def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run ``command``; return (wall seconds, peak resident MiB of the process tree's largest).
+
+    Fails loudly with the command's output if it fails: a benchmark of a failure is no figure.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    output = process.stdout.read() if process.stdout else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed:\n{output.decode(errors='replace')[-3000:]}"
+        )
+    return seconds, usage.ru_maxrss / 1024
+
+
+def repeat_ms(action: Callable[[], object], times: int) -> tuple[float, float]:
+    """Run ``action`` ``times`` times; return (median, worst) in milliseconds."""
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), max(samples)

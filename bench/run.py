@@ -1,0 +1,85 @@
+"""``servops bench``: run every benchmark at a scale, print a table and (optionally) JSON.
+
+Benchmarks are modules listed in ``BENCHMARKS``; each has ``run(scale, workdir) -> list[Figure]``.
+They measure, they do not assert: these machines are noisy, so repeated figures are reported
+as medians with their worst case.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from servops.paths import Home
+
+BENCHMARKS = ("bench.warehouse",)
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    customers: int
+    days: int
+
+
+SCALES = {
+    "small": Scale("small", customers=500, days=90),
+    "medium": Scale("medium", customers=10_000, days=365),
+    "large": Scale("large", customers=100_000, days=730),
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    benchmark: str
+    metric: str
+    value: float
+    unit: str
+    note: str = ""
+
+
+def print_table(figures: list[Figure]) -> None:
+    rows = [("benchmark", "metric", "value", "unit", "note")]
+    for figure in figures:
+        value = f"{figure.value:,.0f}" if abs(figure.value) >= 100 else f"{figure.value:,.3g}"
+        rows.append((figure.benchmark, figure.metric, value, figure.unit, figure.note))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def run_benchmarks(home: Home, scale: str = "small", json_path: str | None = None) -> list[Figure]:
+    chosen = SCALES[scale]
+    workdir = home.root / "bench" / scale
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    print(
+        f"servops bench --scale {scale}: {chosen.customers:,} customers, {chosen.days} days; "
+        f"work in {workdir}",
+        flush=True,
+    )
+    figures: list[Figure] = []
+    started = time.perf_counter()
+    for name in BENCHMARKS:
+        module = importlib.import_module(name)
+        figures.extend(module.run(chosen, workdir))
+    print()
+    print_table(figures)
+    report = {
+        "scale": asdict(chosen),
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
+        "seconds": round(time.perf_counter() - started, 1),
+        "figures": [asdict(figure) for figure in figures],
+    }
+    print("\n" + json.dumps(report))
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+    return figures

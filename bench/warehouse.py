@@ -1,0 +1,105 @@
+"""The thin slice end to end: simulate, DuckDB's floor, dbt start-up and build, publish, queries."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+from bench.measure import repeat_ms, run_measured
+from bench.run import Figure, Scale
+from servops.paths import DBT_PROJECT_DIR, Home
+from servops.publish import publish
+
+NAME = "warehouse"
+DASHBOARD_QUERIES = {
+    "tickets per day": "select date_day, tickets_created_count, tickets_solved_count "
+    "from marts.fct_support_daily order by date_day",
+    "median resolution hours": "select median(full_resolution_calendar_minutes) / 60 "
+    "from marts.fct_tickets",
+    "tickets by channel": "select channel, count(*) from marts.fct_tickets group by channel",
+}
+
+
+def run(scale: Scale, workdir: Path) -> list[Figure]:
+    home = Home(workdir / "home")
+    env = {**os.environ, **home.env()}
+    bin_dir = Path(sys.executable).parent
+    figures = []
+
+    seconds, peak = run_measured(
+        [
+            str(bin_dir / "servops"),
+            "--home",
+            str(home.root),
+            "simulate",
+            "--customers",
+            str(scale.customers),
+            "--days",
+            str(scale.days),
+        ],
+        env,
+    )
+    events = duckdb.execute(
+        f"select count(*) from read_parquet('{home.raw}/*/*/*.parquet')"
+    ).fetchone()[0]
+    figures += [
+        Figure(NAME, "events simulated", events, "events"),
+        Figure(
+            NAME, "simulate", events / seconds, "events/s", f"{seconds:.1f} s wall incl. start-up"
+        ),
+        Figure(NAME, "simulate peak memory", peak, "MiB"),
+    ]
+
+    with duckdb.connect() as connection:
+        lake = f"read_parquet('{home.raw}/*/*/*.parquet', hive_partitioning = true)"
+        floor_ms, _ = repeat_ms(
+            lambda: connection.execute(
+                f"create or replace temp table lake as select * from {lake}"
+            ),
+            3,
+        )
+    figures.append(
+        Figure(NAME, "floor: DuckDB reads the lake once", floor_ms / 1000, "s", "median of 3")
+    )
+
+    dbt = [str(bin_dir / "dbt"), "--quiet"]
+    project = [
+        *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
+        *("--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")),
+    ]
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    startup, _ = run_measured([*dbt, "ls", *project, "--resource-type", "model"], env)
+    figures.append(
+        Figure(NAME, "dbt start-up (dbt ls)", startup, "s", "includes the first full parse")
+    )
+    build, build_peak = run_measured([*dbt, "build", *project], env)
+    figures += [
+        Figure(
+            NAME,
+            "full build (dbt build)",
+            build,
+            "s",
+            f"{build / (floor_ms / 1000):.1f}x the floor",
+        ),
+        Figure(NAME, "full build less start-up", build - startup, "s"),
+        Figure(NAME, "build peak memory", build_peak, "MiB"),
+    ]
+
+    publish_ms, _ = repeat_ms(lambda: publish(home), 1)
+    figures.append(Figure(NAME, "publish", publish_ms, "ms"))
+
+    for label, query in DASHBOARD_QUERIES.items():
+
+        def one_query(query: str = query) -> None:
+            # Like Superset: a new read-only connection per query.
+            with duckdb.connect(str(home.serving_db), read_only=True) as connection:
+                connection.execute(query).fetchall()
+
+        median, worst = repeat_ms(one_query, 20)
+        figures.append(
+            Figure(NAME, f"query: {label}", median, "ms", f"median of 20; worst {worst:.1f} ms")
+        )
+    return figures
