@@ -47,9 +47,7 @@ CACHE_CONFIG = {
 DATA_CACHE_CONFIG = {
     "CACHE_TYPE": "SimpleCache",
     "CACHE_KEY_PREFIX": "servops_data_",
-    "CACHE_DEFAULT_TIMEOUT": int(
-        os.environ.get("SERVOPS_SUPERSET_DATA_CACHE_SECONDS", "60")
-    ),
+    "CACHE_DEFAULT_TIMEOUT": int(os.environ.get("SERVOPS_SUPERSET_DATA_CACHE_SECONDS", "60")),
 }
 
 # One local process, no CDN, no telemetry: the content security policy allows this
@@ -89,3 +87,13 @@ FEATURE_FLAGS = {
     "THUMBNAILS": False,
     "ENABLE_TEMPLATE_PROCESSING": False,
 }
+
+# The wheel lacks the source SVG of the default loading spinner (each page view would log
+# a warning); use the GIF the wheel does ship. superset.config is mid-import when it loads
+# this file, with its themes already defined.
+from superset.config import THEME_DARK, THEME_DEFAULT  # noqa: E402
+
+_SPINNER = {"brandSpinnerUrl": "/static/assets/images/loading.gif", "brandSpinnerSvg": None}
+THEME_DEFAULT = {**THEME_DEFAULT, "token": {**THEME_DEFAULT["token"], **_SPINNER}}
+if THEME_DARK:
+    THEME_DARK = {**THEME_DARK, "token": {**THEME_DARK["token"], **_SPINNER}}

@@ -34,7 +34,9 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
 
 def test_sql_prints_csv_and_json(published_home: Home) -> None:
     query = "select count(*) as tickets, min(created_date) as first_day from marts.fct_tickets"
-    expected = duckdb.connect(str(published_home.serving_db), read_only=True).execute(query).fetchone()
+    expected = (
+        duckdb.connect(str(published_home.serving_db), read_only=True).execute(query).fetchone()
+    )
     as_csv = run("sql", query, home=published_home.root)
     assert as_csv.returncode == 0, as_csv.stderr
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))

@@ -18,8 +18,7 @@ CONFIG = SimulationConfig(seed=3, customers=150, days=12, start=dt.date(2025, 3,
 
 def _files(root: Path) -> dict[str, bytes]:
     return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*.parquet"))
+        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*.parquet"))
     }
 
 
