@@ -4,8 +4,8 @@ Every event, whichever system it came from, is stored with the envelope columns 
 typed payload columns of its stream (``servops.events``, documented in ``docs/events.md``).
 Files are laid out as ``raw/<stream>/event_date=YYYY-MM-DD/<batch>.parquet`` (the UTC
 date of ``occurred_at``) and appear whole or not at all: write to a hidden temporary name,
-fsync, rename, fsync the folder. Writing the same batch name again replaces the file with the same content, so
-re-running a deterministic producer is idempotent.
+fsync, rename, fsync the folder. Writing the same batch name again replaces the file with
+the same content, so re-running a deterministic producer is idempotent.
 """
 
 from __future__ import annotations
