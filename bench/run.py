@@ -18,7 +18,14 @@ from pathlib import Path
 
 from servops.paths import Home
 
-BENCHMARKS = ("bench.warehouse",)
+BENCHMARKS = (
+    "bench.warehouse",
+    "bench.backtest",
+    "bench.simulator",
+    "bench.ingest",
+    "bench.freshness",
+    "bench.dashboards",
+)
 
 
 @dataclass(frozen=True)

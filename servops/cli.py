@@ -15,7 +15,7 @@ from servops.paths import Home, activate
 
 # Modules that add their own subcommands: each has ``register(commands)`` adding a parser
 # whose ``handler(args, home)`` runs it.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("servops.ingest_cli", "servops.planning_cli")
 
 
 def _progress(label: str):
@@ -46,7 +46,16 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
             defects=args.defects,
         )
         lake = Home.resolve(args.lake).root if args.lake else home.lake
-        summary = simulate(config, lake, replace=args.replace, on_day=_progress("simulating days"))
+        if args.live:
+            from simulator.live import live
+
+            if args.speed <= 0:
+                raise SimulationConfigError(f"--speed must be positive, got {args.speed}")
+            print(f"emitting live at {args.speed:g}x into {lake}; Ctrl-C stops", file=sys.stderr)
+            summary = live(config, lake, speed=args.speed, replace=args.replace)
+        else:
+            progress = _progress("simulating days")
+            summary = simulate(config, lake, replace=args.replace, on_day=progress)
     except (SimulationConfigError, LakeConflictError) as error:
         raise CommandError(str(error)) from None
     print(summary.line())
@@ -56,19 +65,26 @@ def _run_job(home: Home, job_name: str, run_config: dict | None = None) -> None:
     import dagster as dg
 
     from dagster_project.definitions import defs
+    from dagster_project.lib.failures import failure_line, record_failure
+    from dagster_project.lib.instance import set_build_pool_limit, write_instance_settings
 
-    home.dagster_home.mkdir(parents=True, exist_ok=True)
-    settings = home.dagster_home / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text("telemetry:\n  enabled: false\n")
+    # One writer of the build copy at a time: the instance's warehouse_build pool has one slot.
+    write_instance_settings(home)
     config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     config.update(run_config or {})
     with dg.DagsterInstance.get() as instance:
+        set_build_pool_limit(instance)
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, run_config=config, raise_on_error=False
         )
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
+        errors = [
+            e.event_specific_data.error.message for e in result.all_events if e.is_step_failure
+        ]
+        record_failure(
+            home, failure_line(job_name, result.run_id, failed, next(iter(errors), None))
+        )
         raise CommandError(
             f"the {job_name} run {result.run_id} failed at {', '.join(failed) or 'start-up'}; "
             "nothing was published and the last good warehouse keeps serving. "
@@ -161,7 +177,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--lake", help="another data directory to write the lake into")
     simulate.add_argument(
-        "--defects", type=float, default=0.0, help="share of events delivered twice (default 0)"
+        "--defects",
+        type=float,
+        default=0.0,
+        help="rate of each delivery fault: duplicates, late arrivals, malformed records "
+        "(to inbox/simulator/*.jsonl) (default 0)",
+    )
+    simulate.add_argument(
+        "--live",
+        action="store_true",
+        help="keep emitting events on a (sped-up) clock from --start until Ctrl-C",
+    )
+    simulate.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="live mode: simulated seconds per real second (default 60)",
     )
     simulate.add_argument(
         "--replace",

@@ -56,7 +56,12 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
             f"  Superset  http://127.0.0.1:{superset_port}/superset/dashboard/support-overview/\n"
             f"            log in as {credentials.username} / {credentials.password}\n"
             f"            (kept in {superset_bootstrap.admin_password_file(home)})\n"
-            f"  Dagster   http://127.0.0.1:{dagster_port}/\n"
+            + "".join(
+                f"            {user.role}: {user.username} / {user.password}"
+                f" -> /superset/dashboard/{user.dashboards[0]}/\n"
+                for user in superset_bootstrap.demo_users(home)
+            )
+            + f"  Dagster   http://127.0.0.1:{dagster_port}/\n"
             '  SQL       servops sql "select * from marts.fct_tickets limit 5"\n'
             f"            or any DuckDB client, read-only: {home.serving_db}\n"
             "Press Ctrl-C to stop.",

@@ -1,16 +1,20 @@
 """Set up Superset over the published marts, and run its web server.
 
 ``bootstrap(home)`` makes a data directory's Superset ready: secrets, metadata database,
-admin user, roles, and the dashboard bundle from ``superset/assets/`` imported with
-Superset's own CLI. It is safe to run again: it then only re-imports the bundle, which
-overwrites the objects by UUID. ``start_server(home)`` runs gunicorn on it.
+the dashboard bundle from ``superset/assets/`` (imported with Superset's own asset importer,
+which overwrites every object by UUID), the serving connection's security settings
+re-asserted and read back, and the roles, demo users, dashboard access and row-level
+security from ``superset/roles.yaml``. It is safe to run again. ``start_server(home)`` runs
+gunicorn on it.
 
-Every Superset command runs as a subprocess of the ``superset`` script installed beside
-this interpreter, with the environment from ``superset_env(home)``.
+Every Superset step runs in a subprocess with the environment from ``superset_env(home)``:
+``superset db upgrade`` and ``superset init`` through the CLI, the rest in one Flask app
+context (``python -m servops.superset_bootstrap provision <plan>``, see ``_provision``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
@@ -37,8 +41,35 @@ from servops.processes import (
 
 CONFIG_PATH = SUPERSET_DIR / "superset_config.py"
 ASSETS_DIR = SUPERSET_DIR / "assets"
+ROLES_FILE = SUPERSET_DIR / "roles.yaml"
 SERVING_DB_PLACEHOLDER = "__SERVOPS_SERVING_DB__"
+SERVING_DATABASE_NAME = "servops_serving"
 ADMIN_USERNAME = "admin"
+RLS_PREFIX = "servops: "
+
+# DuckDB SQL is as powerful as a shell. The serving connection opens the file read-only,
+# with no access to other files, URLs or databases (read_csv, ATTACH, COPY ... TO), no
+# extension installs or loads, and the configuration locked so SET cannot undo any of it.
+SECURE_CONNECT_ARGS: dict = {
+    "read_only": True,
+    "config": {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "lock_configuration": True,
+    },
+}
+# The database row's own switches: no writes, no uploads, no server-side tables from SQL Lab.
+SECURE_DATABASE_FLAGS = {
+    "allow_dml": False,
+    "allow_ctas": False,
+    "allow_cvas": False,
+    "allow_file_upload": False,
+    "allow_run_async": False,
+    "impersonate_user": False,
+    "expose_in_sqllab": True,
+}
 
 # Bytecode for Superset's ~1,200 modules is cached beside the interpreter, never in the
 # repo: with it a Superset command starts in about 9 s instead of 19 s.
@@ -57,12 +88,27 @@ class Credentials:
     password: str
 
 
+@dataclass(frozen=True)
+class DemoUser:
+    """A generated user for one service-operations role, and the dashboards it may open."""
+
+    role: str
+    username: str
+    password: str
+    dashboards: tuple[str, ...]
+    sql_lab: bool
+
+
 def secret_key_file(home: Home) -> Path:
     return home.superset_dir / "secret_key"
 
 
 def admin_password_file(home: Home) -> Path:
     return home.superset_dir / "admin_password"
+
+
+def user_password_file(home: Home, username: str) -> Path:
+    return home.superset_dir / "users" / username
 
 
 def metadata_db(home: Home) -> Path:
@@ -111,7 +157,7 @@ def bootstrap(home: Home, log: Log = print) -> Credentials:
         )
     home.superset_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # secrets live here
     _write_secret_once(secret_key_file(home), log)
-    password_was_new = _write_secret_once(admin_password_file(home), log)
+    _write_secret_once(admin_password_file(home), log)
     credentials = Credentials(ADMIN_USERNAME, admin_password_file(home).read_text().strip())
     env = superset_env(home)
 
@@ -123,36 +169,147 @@ def bootstrap(home: Home, log: Log = print) -> Credentials:
         _superset(env, log, "init")
         stamp.write_text(_schema_stamp(home))
 
-    if not _user_exists(home, ADMIN_USERNAME):
-        _superset(
-            env, log, "fab", "create-admin",
-            "--username", ADMIN_USERNAME,
-            "--firstname", "Servops",
-            "--lastname", "Admin",
-            "--email", "admin@servops.invalid",
-            "--password", credentials.password,
-            expect=f"Admin User {ADMIN_USERNAME} created",
-        )  # fmt: skip
-    elif password_was_new:
-        # The password file was removed: the new one becomes the admin's password.
-        _superset(
-            env, log, "fab", "reset-password",
-            "--username", ADMIN_USERNAME,
-            "--password", credentials.password,
-            expect="reseted",
-        )  # fmt: skip
-    else:
-        log(f"superset: admin user {ADMIN_USERNAME!r} already exists")
+    roles = load_roles()
+    users_dir = home.superset_dir / "users"
+    users_dir.mkdir(mode=0o700, exist_ok=True)
+    for role in roles:
+        _write_secret_once(user_password_file(home, role["user"]), log)
 
     with tempfile.TemporaryDirectory(prefix="servops-superset-") as tmp:
-        bundle = render_bundle(home, Path(tmp) / "support_bundle.zip")
-        _superset(
-            env, log, "import-dashboards", "--path", str(bundle), "--username", ADMIN_USERNAME
-        )
+        bundle = render_bundle(home, Path(tmp) / "servops_bundle.zip")
+        plan = _provision_plan(home, roles, bundle)
+        plan_path = Path(tmp) / "plan.json"
+        plan_path.write_text(json.dumps(plan))
+        plan_path.chmod(0o600)
+        _provision_in_subprocess(env, log, plan_path)
+    verify_serving_database(home)
 
     elapsed = time.monotonic() - started
-    log(f"superset: ready in {elapsed:.0f} s; admin password in {admin_password_file(home)}")
+    log(
+        f"superset: ready in {elapsed:.0f} s; admin password in {admin_password_file(home)}, "
+        f"demo users' in {users_dir}"
+    )
     return credentials
+
+
+def load_roles(path: Path = ROLES_FILE) -> list[dict]:
+    """The service-operations roles from ``superset/roles.yaml``, checked."""
+    roles = (yaml.safe_load(path.read_text()) or {}).get("roles") or []
+    seen: set[str] = set()
+    for index, role in enumerate(roles, start=1):
+        where = f"{path}: role {index}"
+        for field in ("name", "user", "dashboards"):
+            if not role.get(field):
+                raise SupersetSetupError(f"{where}: missing field {field!r}")
+        if role.get("rls") and role.get("sql_lab"):
+            # SQL Lab ignores row-level security: a filtered role must not have it.
+            raise SupersetSetupError(f"{where} ({role['name']}): rls excludes sql_lab")
+        for key in (role["name"], role["user"]):
+            if key in seen:
+                raise SupersetSetupError(f"{where}: {key!r} appears twice")
+            seen.add(key)
+    return roles
+
+
+def demo_users(home: Home) -> list[DemoUser]:
+    """Every role's demo user with its generated password (after ``bootstrap``)."""
+    users = []
+    for role in load_roles():
+        password_file = user_password_file(home, role["user"])
+        if not password_file.exists():
+            raise SupersetSetupError(f"no password at {password_file}: run the bootstrap first")
+        users.append(
+            DemoUser(
+                role=role["name"],
+                username=role["user"],
+                password=password_file.read_text().strip(),
+                dashboards=tuple(role["dashboards"]),
+                sql_lab=bool(role.get("sql_lab")),
+            )
+        )
+    return users
+
+
+def bundle_configs(root: Path = ASSETS_DIR) -> dict[str, dict]:
+    """Every YAML file of the bundle, parsed, by its path relative to ``root``."""
+    return {
+        source.relative_to(root).as_posix(): yaml.safe_load(source.read_text())
+        for source in sorted(root.rglob("*.yaml"))
+    }
+
+
+def dashboard_datasets(configs: dict[str, dict]) -> dict[str, set[str]]:
+    """Dashboard slug -> uuids of the datasets its charts and native filters read."""
+    chart_datasets = {
+        config["uuid"]: config["dataset_uuid"]
+        for name, config in configs.items()
+        if name.startswith("charts/")
+    }
+    result = {}
+    for name, config in configs.items():
+        if not name.startswith("dashboards/"):
+            continue
+        uuids = set()
+        for item in config["position"].values():
+            if isinstance(item, dict) and item.get("type") == "CHART":
+                uuids.add(chart_datasets[item["meta"]["uuid"]])
+        for native_filter in (config.get("metadata") or {}).get("native_filter_configuration", []):
+            for target in native_filter.get("targets", []):
+                if target.get("datasetUuid"):
+                    uuids.add(target["datasetUuid"])
+        result[config["slug"]] = uuids
+    return result
+
+
+def serving_database_config(configs: dict[str, dict] | None = None) -> dict:
+    """The bundle's serving database, with the security settings forced on."""
+    configs = bundle_configs() if configs is None else configs
+    (config,) = [
+        config
+        for name, config in configs.items()
+        if name.startswith("databases/") and config["database_name"] == SERVING_DATABASE_NAME
+    ]
+    config = {**config, **SECURE_DATABASE_FLAGS}
+    extra = dict(config.get("extra") or {})
+    engine_params = dict(extra.get("engine_params") or {})
+    engine_params["connect_args"] = json.loads(json.dumps(SECURE_CONNECT_ARGS))
+    extra["engine_params"] = engine_params
+    config["extra"] = extra
+    return config
+
+
+def verify_serving_database(home: Home) -> None:
+    """Read the serving connection back from the metadata database; raise unless secure."""
+    path = metadata_db(home)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute(
+            "select * from dbs where database_name = ?", (SERVING_DATABASE_NAME,)
+        ).fetchall()
+        others = connection.execute(
+            "select database_name from dbs where database_name != ?", (SERVING_DATABASE_NAME,)
+        ).fetchall()
+    if len(rows) != 1:
+        raise SupersetSetupError(
+            f"{path}: expected one database {SERVING_DATABASE_NAME!r}, found {len(rows)}"
+        )
+    if others:
+        names = ", ".join(row[0] for row in others)
+        raise SupersetSetupError(f"{path}: unexpected databases besides the warehouse: {names}")
+    (row,) = rows
+    problems = [
+        f"{flag} is {row[flag]!r}, must be {int(value)}"
+        for flag, value in SECURE_DATABASE_FLAGS.items()
+        if bool(row[flag]) != value
+    ]
+    connect_args = json.loads(row["extra"] or "{}").get("engine_params", {}).get("connect_args", {})
+    if connect_args != SECURE_CONNECT_ARGS:
+        problems.append(f"connect_args are {connect_args}, must be {SECURE_CONNECT_ARGS}")
+    if problems:
+        raise SupersetSetupError(
+            f"the serving connection in {path} is not locked down after the import: "
+            + "; ".join(problems)
+        )
 
 
 def render_bundle(home: Home, zip_path: Path) -> Path:
@@ -168,11 +325,16 @@ def render_bundle(home: Home, zip_path: Path) -> Path:
             text = source.read_text()
             if relative.startswith("databases/"):
                 config = yaml.safe_load(text)
+                if config["database_name"] == SERVING_DATABASE_NAME:
+                    config = serving_database_config({relative: config})
                 # duckdb:///<absolute path>, so four slashes before /home/...
                 config["sqlalchemy_uri"] = config["sqlalchemy_uri"].replace(
                     SERVING_DB_PLACEHOLDER, serving_path
                 )
                 text = yaml.safe_dump(config, sort_keys=False)
+            elif relative == "metadata.yaml":
+                # Superset's asset importer (overwrites every kind of object by UUID).
+                text = yaml.safe_dump({**yaml.safe_load(text), "type": "assets"})
             bundle.writestr(f"{root}/{relative}", text)
     return zip_path
 
@@ -191,10 +353,11 @@ def start_server(
     command = [
         str(gunicorn),
         "--bind", f"{host}:{port}",
-        # Two cores: one worker process, its threads serve the dashboard's parallel queries.
-        "--workers", "1",
+        # Building a chart's query and shaping its result is Python work under the GIL: two
+        # worker processes use both cores, their threads serve a dashboard's parallel charts.
+        "--workers", "2",
         "--worker-class", "gthread",
-        "--threads", "8",
+        "--threads", "4",
         "--timeout", "120",
         "--limit-request-line", "0",
         "--limit-request-field_size", "0",
@@ -249,6 +412,199 @@ def _superset(env: dict[str, str], log: Log, *args: str, expect: str | None = No
     return output
 
 
+def _provision_plan(home: Home, roles: list[dict], bundle: Path) -> dict:
+    """What the app-context step must make true, all resolved to uuids and files."""
+    configs = bundle_configs()
+    datasets = {
+        config["uuid"]: config["table_name"]
+        for name, config in configs.items()
+        if name.startswith("datasets/")
+    }
+    by_dashboard = dashboard_datasets(configs)
+    granted = {slug for role in roles for slug in role["dashboards"]}
+    if missing := sorted(set(by_dashboard) - granted):
+        # DASHBOARD_RBAC falls back to dataset access for a dashboard without roles.
+        raise SupersetSetupError(f"{ROLES_FILE}: dashboards in no role: {', '.join(missing)}")
+    plan_roles = []
+    for role in roles:
+        if unknown := sorted(set(role["dashboards"]) - set(by_dashboard)):
+            raise SupersetSetupError(
+                f"{ROLES_FILE}: role {role['name']!r}: no dashboard with slug {', '.join(unknown)}"
+            )
+        dataset_uuids = sorted(set().union(*(by_dashboard[slug] for slug in role["dashboards"])))
+        rls = role.get("rls") or {}
+        tables = {datasets[uuid] for uuid in dataset_uuids}
+        if unknown_tables := sorted(set(rls) - set(datasets.values())):
+            raise SupersetSetupError(
+                f"{ROLES_FILE}: role {role['name']!r}: rls on unknown datasets "
+                f"{', '.join(unknown_tables)}"
+            )
+        if rls and (unfiltered := sorted(tables - set(rls))):
+            # Every row the role can see must pass its filter.
+            raise SupersetSetupError(
+                f"{ROLES_FILE}: role {role['name']!r} is row-filtered but its dashboards read "
+                f"unfiltered datasets: {', '.join(unfiltered)}"
+            )
+        plan_roles.append(
+            {
+                "name": role["name"],
+                "dashboards": role["dashboards"],
+                "datasets": dataset_uuids,
+                "sql_lab": bool(role.get("sql_lab")),
+                "rls": {uuid: rls[table] for uuid, table in datasets.items() if table in rls},
+                "user": role["user"],
+                "password_file": str(user_password_file(home, role["user"])),
+            }
+        )
+    return {
+        "bundle": str(bundle),
+        "admin": {"username": ADMIN_USERNAME, "password_file": str(admin_password_file(home))},
+        "database": {
+            "name": SERVING_DATABASE_NAME,
+            "flags": SECURE_DATABASE_FLAGS,
+            "connect_args": SECURE_CONNECT_ARGS,
+        },
+        "roles": plan_roles,
+    }
+
+
+def _provision_in_subprocess(env: dict[str, str], log: Log, plan_path: Path) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "servops.superset_bootstrap", "provision", str(plan_path)],
+        env=env,
+        cwd=env["SUPERSET_HOME"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0 or "servops-provisioned" not in result.stdout:
+        tail = "\n".join(output.strip().splitlines()[-30:])
+        raise SupersetSetupError(
+            f"superset provisioning failed (exit code {result.returncode}); its output ends:\n"
+            f"{tail}"
+        )
+    summary = result.stdout.strip().splitlines()[-1]
+    log(
+        f"superset: {summary.removeprefix('servops-provisioned ')} "
+        f"({time.monotonic() - started:.0f} s)"
+    )
+
+
+def _provision(plan: dict) -> str:
+    """In a Superset app context: import the bundle, lock the connection, roles and users.
+
+    Runs in the child process ``python -m servops.superset_bootstrap provision <plan>``.
+    """
+    from uuid import UUID
+
+    from flask import g
+    from superset.app import create_app
+    from werkzeug.security import check_password_hash
+
+    app = create_app()
+    with app.app_context():
+        from superset.commands.importers.v1.assets import ImportAssetsCommand
+        from superset.commands.importers.v1.utils import get_contents_from_bundle
+        from superset.connectors.sqla.models import RowLevelSecurityFilter, SqlaTable
+        from superset.models.core import Database
+        from superset.models.dashboard import Dashboard
+
+        from superset import db, security_manager
+
+        def ensure_user(username: str, password_file: str, roles: list) -> None:
+            password = Path(password_file).read_text().strip()
+            user = security_manager.find_user(username=username)
+            if user is None:
+                created = security_manager.add_user(
+                    username, username.replace("_", " ").title(), "(servops demo)",
+                    f"{username}@servops.invalid", roles, password,
+                )  # fmt: skip
+                if not created:
+                    raise SupersetSetupError(f"could not create the Superset user {username!r}")
+                return
+            if set(user.roles) != set(roles):
+                user.roles = roles
+            if not check_password_hash(user.password, password):
+                security_manager.reset_password(user.id, password)
+
+        admin = plan["admin"]
+        ensure_user(
+            admin["username"], admin["password_file"], [security_manager.find_role("Admin")]
+        )
+        db.session.commit()
+        g.user = security_manager.find_user(username=admin["username"])
+
+        with zipfile.ZipFile(plan["bundle"]) as bundle:
+            contents = get_contents_from_bundle(bundle)
+        ImportAssetsCommand(contents).run()
+
+        # An import can replace the connection settings with whatever a bundle says: put
+        # the locked-down ones back, whatever the bundle held.
+        (database,) = (
+            db.session.query(Database).filter_by(database_name=plan["database"]["name"]).all()
+        )
+        for flag, value in plan["database"]["flags"].items():
+            setattr(database, flag, value)
+        extra = json.loads(database.extra or "{}")
+        extra.setdefault("engine_params", {})["connect_args"] = plan["database"]["connect_args"]
+        database.extra = json.dumps(extra)
+        db.session.commit()
+
+        def dataset(uuid: str) -> SqlaTable:
+            return db.session.query(SqlaTable).filter_by(uuid=UUID(uuid)).one()
+
+        gamma = security_manager.find_role("Gamma")
+        sql_lab = security_manager.find_role("sql_lab")
+        dashboard_roles: dict[str, list] = {}
+        wanted_filters: set[str] = set()
+        for spec in plan["roles"]:
+            role = security_manager.find_role(spec["name"]) or security_manager.add_role(
+                spec["name"]
+            )
+            permissions = [
+                security_manager.add_permission_view_menu("datasource_access", dataset(uuid).perm)
+                for uuid in spec["datasets"]
+            ]
+            if spec["sql_lab"]:
+                permissions.append(
+                    security_manager.add_permission_view_menu("database_access", database.perm)
+                )
+            role.permissions = permissions
+            for slug in spec["dashboards"]:
+                dashboard_roles.setdefault(slug, []).append(role)
+            for uuid, clause in spec["rls"].items():
+                table = dataset(uuid)
+                name = f"{RLS_PREFIX}{spec['name']} on {table.table_name}"
+                wanted_filters.add(name)
+                rls = db.session.query(RowLevelSecurityFilter).filter_by(name=name).one_or_none()
+                if rls is None:
+                    rls = RowLevelSecurityFilter(name=name)
+                    db.session.add(rls)
+                rls.filter_type = "Regular"
+                rls.clause = clause
+                rls.description = f"{spec['name']} sees only these rows (superset/roles.yaml)."
+                rls.tables = [table]
+                rls.roles = [role]
+            user_roles = [gamma, role] + ([sql_lab] if spec["sql_lab"] else [])
+            ensure_user(spec["user"], spec["password_file"], user_roles)
+        for rls in db.session.query(RowLevelSecurityFilter).all():
+            if rls.name.startswith(RLS_PREFIX) and rls.name not in wanted_filters:
+                db.session.delete(rls)
+        for slug, roles in dashboard_roles.items():
+            (dashboard,) = db.session.query(Dashboard).filter_by(slug=slug).all()
+            dashboard.roles = roles
+            dashboard.published = True
+        db.session.commit()
+        counts = {
+            "dashboards": db.session.query(Dashboard).count(),
+            "roles": len(plan["roles"]),
+            "row filters": len(wanted_filters),
+        }
+    return ", ".join(f"{count} {what}" for what, count in counts.items())
+
+
 def _write_secret_once(path: Path, log: Log) -> bool:
     """Create a 0600 file holding a new random token unless it exists; True if created."""
     try:
@@ -283,13 +639,6 @@ def _alembic_revision(home: Home) -> str | None:
     return _query_metadata(home, "select version_num from alembic_version")
 
 
-def _user_exists(home: Home, username: str) -> bool:
-    return (
-        _query_metadata(home, "select username from ab_user where username = ?", username)
-        is not None
-    )
-
-
 def _query_metadata(home: Home, sql: str, *params: str) -> str | None:
     """First value of a query on the metadata database; None if absent or not set up."""
     path = metadata_db(home)
@@ -303,15 +652,33 @@ def _query_metadata(home: Home, sql: str, *params: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def main(argv: list[str]) -> int:
+    """``python -m servops.superset_bootstrap provision <plan.json>`` (the bootstrap runs it)."""
+    if len(argv) != 2 or argv[0] != "provision":
+        print("usage: python -m servops.superset_bootstrap provision <plan.json>", file=sys.stderr)
+        return 2
+    summary = _provision(json.loads(Path(argv[1]).read_text()))
+    print(f"servops-provisioned imported the bundle; {summary}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
 __all__ = [
     "Credentials",
+    "DemoUser",
     "SupersetSetupError",
     "admin_password_file",
     "bootstrap",
+    "demo_users",
+    "load_roles",
     "render_bundle",
     "run_superset",
     "secret_key_file",
     "start_server",
     "stop_server",
     "superset_env",
+    "user_password_file",
+    "verify_serving_database",
 ]

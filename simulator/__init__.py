@@ -1,0 +1,16 @@
+"""The simulator: a service organisation's events, fast, deterministic, with its own truth.
+
+Layout: ``config`` (settings and injectable effects), ``rng`` (one named stream per
+(stream, day)), ``entities`` (customers drawn once, Faker pools), ``timeline`` (demand curves,
+staffing and backlog, agents, every subscription's history: computed once per run),
+``events/`` (one generator per stream and day, NumPy codes), ``columns`` (codes to Arrow),
+``events/finish`` (event ids, arrival times, delivery faults), ``run`` (chunked backfill,
+``simulate_days`` per day, truth), ``live`` (emission on a real or accelerated clock).
+
+Entry points: ``simulate(config, lake, replace=, on_day=)``, ``simulate_days(config, lake,
+day_indexes)``, ``live(config, lake, speed=)``, ``generate_day(build_world(config), day)``.
+
+Truth beside the lake (``lake/truth/``): ``tickets``, ``survey_responses``, ``mrr_monthly``,
+``churn``, ``effects`` and ``defects`` (counts of duplicates, late and malformed records per
+batch; malformed ones are JSON lines in ``<home>/inbox/simulator/``).
+"""

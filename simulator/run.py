@@ -1,22 +1,57 @@
-"""Run a simulation: draw the company once, then generate and write each day's events."""
+"""Run a simulation: build the timeline once, then generate, fault and write every stream
+chunk by chunk of days (memory is bounded by the chunk, not by history), with the truth
+beside the lake. ``simulate_days`` regenerates chosen days alone (a Dagster partition);
+``live`` keeps emitting on a real or accelerated clock."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+
 from servops.lake import write_batch, write_parquet_atomic
+from simulator.columns import money, take, timestamps
 from simulator.config import SimulationConfig
-from simulator.entities import draw_company
+from simulator.events import activity
+from simulator.events.finish import RawEvents, build_stream, finish
 from simulator.events.tickets import generate_ticket_day
+from simulator.rng import generator
+from simulator.timeline import (
+    CANCELLED,
+    DOWNGRADED,
+    RENEWED,
+    STARTED,
+    UPGRADED,
+    World,
+    build_world,
+    epoch_seconds,
+)
 
 MANIFEST_NAME = "simulator.json"
+_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lake-writer")
+# Events held in memory per chunk: bounds peak memory whatever the history's length.
+CHUNK_EVENTS = 2_000_000
+STREAM_ORDER = ("customer", "agent", "ticket", "survey", "billing", "chat", "kb", "onboarding")
+SURVEY_TRUTH_SCHEMA = pa.schema(
+    [
+        ("survey_id", pa.string()),
+        ("survey_type", pa.string()),
+        ("score", pa.int16()),
+        ("customer_id", pa.string()),
+        ("ticket_id", pa.string()),
+    ]
+)
 
 
 class LakeConflictError(RuntimeError):
@@ -27,6 +62,7 @@ class LakeConflictError(RuntimeError):
 class SimulationSummary:
     events_by_stream: Counter = field(default_factory=Counter)
     events_by_type: Counter = field(default_factory=Counter)
+    defects: Counter = field(default_factory=Counter)
     files_written: int = 0
     seconds: float = 0.0
 
@@ -40,15 +76,20 @@ class SimulationSummary:
 
     def line(self) -> str:
         streams = ", ".join(f"{k} {v:,}" for k, v in sorted(self.events_by_stream.items()))
+        faults = ""
+        if self.defects:
+            faults = " with " + ", ".join(f"{v:,} {k}" for k, v in sorted(self.defects.items()))
         return (
-            f"simulated {self.events:,} events ({streams}) into {self.files_written} files "
-            f"in {self.seconds:.1f} s: {self.events_per_second:,.0f} events/s"
+            f"simulated {self.events:,} events ({streams}){faults} into {self.files_written} "
+            f"files in {self.seconds:.1f} s: {self.events_per_second:,.0f} events/s"
         )
 
 
 def _manifest(config: SimulationConfig) -> dict:
     settings = dataclasses.asdict(config)
-    settings["start"] = config.start.isoformat()
+    for key, value in settings.items():
+        if isinstance(value, dt.date):
+            settings[key] = value.isoformat()
     return settings
 
 
@@ -66,11 +107,312 @@ def _claim_lake(lake: Path, config: SimulationConfig, replace: bool) -> None:
             )
         if existing != wanted:
             for stream_dir in (lake / "raw").glob("*"):
-                for old in stream_dir.glob("event_date=*/sim-*.parquet"):
-                    old.unlink()
+                for pattern in ("sim-*.parquet", "live-*.parquet"):
+                    for old in stream_dir.glob(f"event_date=*/{pattern}"):
+                        old.unlink()
             shutil.rmtree(lake / "truth", ignore_errors=True)
+            for old in _inbox(lake).glob("sim-*.jsonl"):
+                old.unlink()
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n")
+
+
+def _inbox(lake: Path) -> Path:
+    return lake.parent / "inbox" / "simulator"
+
+
+@dataclass
+class DayOutput:
+    tables: dict[str, list[RawEvents]]
+    """Per stream, each generator's events still as NumPy codes (``build_stream`` types them)."""
+    tickets: pa.Table
+    surveys: pa.Table
+    malformed: list[str]
+    stats: Counter
+
+
+def generate_day(world: World, day_index: int) -> DayOutput:
+    """Every stream's events of one day (and the truth of its tickets and surveys)."""
+    config = world.config
+    shared = activity.world_lookups(world)
+    tables: dict[str, list[RawEvents]] = {}
+    malformed: list[str] = []
+    stats: Counter = Counter()
+    survey_truth = []
+
+    def emit(source: str, rows, lookups) -> dict:
+        rng = generator(config.seed, f"delivery-{source}", day_index)
+        table, kept, bad, counts = finish(
+            rows,
+            {**shared, **lookups},
+            seed=config.seed,
+            source=source,
+            day_index=day_index,
+            horizon=world.horizon_s,
+            defects=config.defects,
+            rng=rng,
+        )
+        tables.setdefault(rows.stream, []).append(table)
+        malformed.extend(bad)
+        for key in ("duplicates", "late", "malformed"):
+            stats[key] += counts[key]
+        return kept
+
+    ticket_rows, survey_rows, ticket_info = generate_ticket_day(world, day_index)
+    emit("ticket", ticket_rows, ticket_info["lookups"])
+    emit("csat", survey_rows, ticket_info["lookups"])
+    ticket_ids = ticket_info["lookups"]["ticket_id"]
+    for survey_type, numbers, scores, customers, tickets in ticket_info["surveys"]:
+        offset = 0 if survey_type == "csat" else len(ticket_ids)
+        survey_truth.append(
+            (
+                ticket_info["lookups"]["survey_id"],
+                numbers,
+                survey_type,
+                scores,
+                customers,
+                tickets,
+                ticket_ids,
+            )
+        )
+        del offset
+    nps_rows, nps_lookups, nps_truth = activity.generate_nps_day(world, day_index)
+    emit("nps", nps_rows, nps_lookups)
+    for survey_type, numbers, scores, customers, _ in nps_truth:
+        survey_truth.append(
+            (nps_lookups["survey_id"], numbers, survey_type, scores, customers, None, None)
+        )
+    for source, generate in (
+        ("customer", activity.generate_customer_day),
+        ("agent", activity.generate_agent_day),
+        ("billing", activity.generate_billing_day),
+        ("onboarding", activity.generate_onboarding_day),
+        ("chat", activity.generate_chat_day),
+        ("kb", activity.generate_kb_day),
+    ):
+        rows, lookups = generate(world, day_index)
+        emit(source, rows, lookups)
+    return DayOutput(
+        tables, ticket_info["tickets"], _survey_table(world, survey_truth), malformed, stats
+    )
+
+
+def _survey_table(world: World, parts) -> pa.Table:
+    tables = []
+    for survey_ids, numbers, survey_type, scores, customers, tickets, ticket_ids in parts:
+        n = len(numbers)
+        tables.append(
+            pa.table(
+                {
+                    "survey_id": take(survey_ids, numbers),
+                    "survey_type": pa.array([survey_type] * n, pa.string()),
+                    "score": pa.array(np.asarray(scores, dtype=np.int16)),
+                    "customer_id": take(world.company.customer_ids, customers),
+                    "ticket_id": take(ticket_ids, tickets)
+                    if tickets is not None
+                    else pa.nulls(n, pa.string()),
+                },
+                schema=SURVEY_TRUTH_SCHEMA,
+            )
+        )
+    return pa.concat_tables(tables)
+
+
+def chunk_days(world: World) -> int:
+    """Days per written chunk: about CHUNK_EVENTS events, from the expected daily volume."""
+    per_day = max(1.0, world.demand.sum(axis=1).mean() * 16 + world.company.size * 0.25)
+    return int(np.clip(CHUNK_EVENTS // per_day, 1, 92))
+
+
+def _write_chunk(
+    lake: Path, world: World, days: list[int], outputs: list[DayOutput], summary: SimulationSummary
+) -> None:
+    config = world.config
+    span = f"{days[0]:05d}-{days[-1]:05d}"
+    batch = f"sim-{config.seed}-{span}"
+    tables = {}
+    for stream in STREAM_ORDER:
+        parts = [t for out in outputs for t in out.tables.get(stream, [])]
+        if parts:
+            tables[stream] = build_stream(stream, parts)
+    # One writer thread per stream: each file is fsynced, and the disk overlaps those waits.
+    futures = [
+        _WRITERS.submit(write_batch, lake / "raw", stream, table, batch)
+        for stream, table in tables.items()
+    ]
+    for stream, table in tables.items():
+        summary.events_by_stream[stream] += table.num_rows
+        counts = table.column("event_type").value_counts()
+        for event_type, count in zip(
+            counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True
+        ):
+            summary.events_by_type[event_type] += count
+    summary.files_written += sum(len(future.result()) for future in futures)
+    truth = lake / "truth"
+    write_parquet_atomic(
+        pa.concat_tables([o.tickets for o in outputs]), truth / "tickets" / f"{batch}.parquet"
+    )
+    write_parquet_atomic(
+        pa.concat_tables([o.surveys for o in outputs]),
+        truth / "survey_responses" / f"{batch}.parquet",
+    )
+    stats = Counter()
+    for out in outputs:
+        stats.update(out.stats)
+    summary.defects.update({k: v for k, v in stats.items() if v})
+    write_parquet_atomic(
+        pa.table(
+            {
+                "batch": [batch],
+                "first_day": [config.day(days[0])],
+                "last_day": [config.day(days[-1])],
+                "duplicates": [stats["duplicates"]],
+                "late": [stats["late"]],
+                "malformed": [stats["malformed"]],
+            }
+        ),
+        truth / "defects" / f"{batch}.parquet",
+    )
+    lines = [line for out in outputs for line in out.malformed]
+    inbox = _inbox(lake)
+    target = inbox / f"{batch}.jsonl"
+    if lines:
+        inbox.mkdir(parents=True, exist_ok=True)
+        tmp = inbox / f".{batch}.jsonl.{os.getpid()}.tmp"
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, target)
+    else:
+        target.unlink(missing_ok=True)
+
+
+def write_run_truth(lake: Path, world: World) -> None:
+    """Run-level truth from the billing events: MRR at each month's end, churn, effects."""
+    truth = lake / "truth"
+    mrr, churn = mrr_truth(world)
+    write_parquet_atomic(mrr, truth / "mrr_monthly" / "mrr_monthly.parquet")
+    write_parquet_atomic(churn, truth / "churn" / "churn.parquet")
+    effects = world.effects
+    write_parquet_atomic(
+        pa.table(
+            {
+                "effect": pa.array([e["effect"] for e in effects], pa.string()),
+                "effect_date": pa.array([e["day"] for e in effects], pa.date32()),
+                "detail": pa.array([e["detail"] for e in effects], pa.string()),
+            }
+        ),
+        truth / "effects" / "effects.parquet",
+    )
+
+
+def _month_starts(config: SimulationConfig) -> list[dt.date]:
+    month = config.start.replace(day=1)
+    months = []
+    while month < config.end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def mrr_truth(world: World) -> tuple[pa.Table, pa.Table]:
+    """Replay the emitted subscription events: each account's MRR at each month's end (or
+    at the window's end for the last month) and the moment it fell to zero for good."""
+    billing, n = world.billing, world.company.size
+    config = world.config
+    kind = billing["kind"]
+    state = np.isin(kind, (STARTED, UPGRADED, DOWNGRADED, RENEWED))
+    shift = np.int64(2**34)
+    keys = billing["customer"][state] * shift + billing["at"][state]
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], billing["mrr"][state][order]
+    owners = billing["customer"][state][order]
+    cancel_end = np.full(n, 2**62, dtype=np.int64)
+    cancels = kind == CANCELLED
+    cancel_end[billing["customer"][cancels]] = billing["period_end"][cancels]
+    everyone = np.arange(n, dtype=np.int64)
+    columns = {"customer": [], "month": [], "mrr": []}
+    for month in _month_starts(config):
+        month_s = epoch_seconds(month)
+        next_month = (month + dt.timedelta(days=32)).replace(day=1)
+        cut = min(epoch_seconds(next_month), world.horizon_s)
+        idx = np.searchsorted(keys, everyone * shift + cut, side="left") - 1
+        started = (idx >= 0) & (owners[np.maximum(idx, 0)] == everyone)
+        listed = started & (cancel_end >= month_s)
+        amount = np.where(cancel_end <= cut, 0, values[np.maximum(idx, 0)])
+        who = everyone[listed]
+        columns["customer"].append(who)
+        columns["month"].append(
+            np.full(len(who), (month - dt.date(1970, 1, 1)).days, dtype=np.int32)
+        )
+        columns["mrr"].append(amount[listed])
+    mrr = pa.table(
+        {
+            "customer_id": take(world.company.customer_ids, np.concatenate(columns["customer"])),
+            "month_start_date": pa.array(np.concatenate(columns["month"]), pa.int32()).cast(
+                pa.date32()
+            ),
+            "mrr_amount_eur": money(np.concatenate(columns["mrr"])),
+        }
+    )
+    churned = np.flatnonzero(cancel_end < world.horizon_s)
+    churn = pa.table(
+        {
+            "customer_id": take(world.company.customer_ids, churned),
+            "churned_at": timestamps(cancel_end[churned]),
+        }
+    )
+    return mrr, churn
+
+
+def _run_groups(
+    world: World,
+    lake: Path,
+    groups: list[list[int]],
+    on_day: Callable[[int, int], None] | None,
+    summary: SimulationSummary,
+) -> None:
+    """Generate each group of days and write it as one batch; write one while generating the
+    next, so at most two groups are ever in memory."""
+    total = sum(len(days) for days in groups)
+    done = 0
+    writing = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-writer") as chunk_writer:
+        for days in groups:
+            outputs = [generate_day(world, d) for d in days]
+            if writing is not None:
+                writing.result()
+            writing = chunk_writer.submit(_write_chunk, lake, world, days, outputs, summary)
+            done += len(days)
+            if on_day:
+                on_day(done, total)
+        if writing is not None:
+            writing.result()
+    write_run_truth(lake, world)
+
+
+def simulate_days(
+    config: SimulationConfig,
+    lake: Path,
+    day_indexes: Iterable[int],
+    *,
+    replace: bool = False,
+    on_day: Callable[[int, int], None] | None = None,
+) -> SimulationSummary:
+    """Generate and write only ``day_indexes`` (e.g. Dagster day partitions).
+
+    Each day is its own batch (``sim-<seed>-<day>-<day>``), so any day regenerates alone and
+    replaces exactly its own files. Use either this or ``simulate`` on one lake, not both:
+    ``simulate`` writes chunks of days as single batches, which is much faster.
+    """
+    started = time.perf_counter()
+    wanted = sorted(set(day_indexes))
+    bad = [d for d in wanted if not 0 <= d < config.days]
+    if bad:
+        raise ValueError(f"day index {bad[0]} is outside the window 0..{config.days - 1}")
+    _claim_lake(lake, config, replace)
+    summary = SimulationSummary()
+    _run_groups(build_world(config), lake, [[d] for d in wanted], on_day, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
 
 
 def simulate(
@@ -80,25 +422,17 @@ def simulate(
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
 ) -> SimulationSummary:
-    """Write ``config``'s events into ``lake`` (and its truth beside them); idempotent."""
+    """Write ``config``'s events into ``lake`` (and its truth beside them); idempotent.
+
+    Days are generated and written in chunks of about ``CHUNK_EVENTS`` events (one file per
+    stream and event date per chunk), which bounds memory whatever the history's length.
+    """
     started = time.perf_counter()
     _claim_lake(lake, config, replace)
-    company = draw_company(config)
+    world = build_world(config)
+    size = chunk_days(world)
+    groups = [list(range(b, min(b + size, config.days))) for b in range(0, config.days, size)]
     summary = SimulationSummary()
-    for day_index in range(config.days):
-        events, truth = generate_ticket_day(config, company, day_index)
-        batch = f"sim-{config.seed}-{day_index:05d}"
-        summary.files_written += len(write_batch(lake / "raw", "ticket", events, batch))
-        created_date = config.day(day_index).isoformat()
-        write_parquet_atomic(
-            truth, lake / "truth" / "tickets" / f"created_date={created_date}.parquet"
-        )
-        summary.events_by_stream["ticket"] += events.num_rows
-        for event_type, count in zip(
-            *events.column("event_type").value_counts().flatten(), strict=True
-        ):
-            summary.events_by_type[event_type.as_py()] += count.as_py()
-        if on_day:
-            on_day(day_index + 1, config.days)
+    _run_groups(world, lake, groups, on_day, summary)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -10,6 +10,7 @@ This folder has no ``__init__.py`` on purpose: it must never shadow the installe
 ``superset`` package.
 """
 
+import hashlib
 import logging
 import os
 from datetime import timedelta
@@ -32,9 +33,15 @@ SQLALCHEMY_DATABASE_URI = (
 )
 
 WTF_CSRF_ENABLED = True
-# Superset never writes to the warehouse; the database in the bundle also has
-# allow_dml, allow_ctas, allow_cvas and allow_file_upload off.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Superset never writes to the warehouse: the bootstrap forces allow_dml, allow_ctas,
+# allow_cvas and allow_file_upload off on the serving connection, and opens DuckDB
+# read-only with external access off and its configuration locked (see
+# servops.superset_bootstrap.SECURE_CONNECT_ARGS), then reads that back after every import.
 PREVENT_UNSAFE_DB_CONNECTIONS = True
+# Embedding is off; this secret is never the public default all the same.
+GUEST_TOKEN_JWT_SECRET = hashlib.sha256(f"guest-token:{SECRET_KEY}".encode()).hexdigest()
 
 # Metadata lookups are cached per process. Query results are cached only briefly,
 # so a newly published warehouse shows within a minute.
@@ -44,10 +51,12 @@ CACHE_CONFIG = {
     "CACHE_KEY_PREFIX": "servops_meta_",
     "CACHE_DEFAULT_TIMEOUT": int(timedelta(minutes=5).total_seconds()),
 }
+_DATA_CACHE_SECONDS = int(os.environ.get("SERVOPS_SUPERSET_DATA_CACHE_SECONDS", "60"))
 DATA_CACHE_CONFIG = {
-    "CACHE_TYPE": "SimpleCache",
+    # 0 turns result caching off (the dashboard benchmark measures real queries).
+    "CACHE_TYPE": "SimpleCache" if _DATA_CACHE_SECONDS > 0 else "NullCache",
     "CACHE_KEY_PREFIX": "servops_data_",
-    "CACHE_DEFAULT_TIMEOUT": int(os.environ.get("SERVOPS_SUPERSET_DATA_CACHE_SECONDS", "60")),
+    "CACHE_DEFAULT_TIMEOUT": _DATA_CACHE_SECONDS,
 }
 
 # One local process, no CDN, no telemetry: the content security policy allows this
@@ -82,7 +91,15 @@ SHOW_STACKTRACE = False
 DEBUG = False
 
 FEATURE_FLAGS = {
-    "DASHBOARD_RBAC": False,
+    # Each dashboard opens only for the roles it lists (superset/roles.yaml); without it any
+    # role with access to one of a dashboard's datasets could open it.
+    "DASHBOARD_RBAC": True,
+    # Row-level security does not apply in SQL Lab: roles with row filters get no SQL Lab
+    # (the bootstrap refuses a role with both).
+    "RLS_IN_SQLLAB": False,
+    # Draw every chart of a dashboard, not only those scrolled into view: the dashboards are
+    # a screen or two, and a page (or screenshot) is then complete once it has loaded.
+    "DASHBOARD_VIRTUALIZATION": False,
     "ALERT_REPORTS": False,
     "THUMBNAILS": False,
     "ENABLE_TEMPLATE_PROCESSING": False,

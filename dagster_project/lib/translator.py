@@ -10,13 +10,18 @@ from dagster_dbt import DagsterDbtTranslator
 
 
 class ServopsDbtTranslator(DagsterDbtTranslator):
-    """Sources become ``lake/raw/<stream>`` (the lake asset's key); models ``<layer>/<name>``."""
+    """Sources become lake keys (``lake/raw/<stream>``, ``lake/ingestion_log``); models
+    ``<layer>/<name>``."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             stream = dbt_resource_props.get("meta", {}).get("stream")
             if stream:
                 return dg.AssetKey(["lake", "raw", stream])
+            # servops.ingest's log and quarantine, beside the raw streams in the lake.
+            if dbt_resource_props.get("source_name") == "ingestion":
+                name = dbt_resource_props["name"]
+                return dg.AssetKey(["lake", "ingestion_log" if name == "log" else name])
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "seeds"
             return dg.AssetKey([layer, dbt_resource_props["name"]])

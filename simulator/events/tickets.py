@@ -1,43 +1,63 @@
-"""One day of support tickets: their lifecycle events and the truth they imply.
+"""One day of support tickets: their whole lifecycle, the surveys it triggers, and its truth.
 
 Tickets created on a day are drawn together from that day's random stream; their later
-events (replies, solves) may fall on later days and are written to those days' partitions.
-Nothing happens at or after the end of the simulated window, so the truth is computed from
-exactly the events that were emitted.
+events (replies, solves, reopens, surveys) may fall on later days and go to those days'
+partitions. Waits scale with the team's backlog that day (``World.wait_factor``) and with the
+account's friction, so slow and reopened tickets are where low CSAT comes from. Nothing
+happens at or after the end of the window, and the truth is computed from exactly the events
+that were kept.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from servops.events import UTC_MICROS, build_table
-from simulator.config import SimulationConfig
-from simulator.entities import TEAM_SHARE, Company
+from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICROS
+from simulator.columns import EventRows, id_array, strings, timestamps
+from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
 from simulator.rng import generator
+from simulator.timeline import DAY, World
 
-SECONDS_PER_DAY = 86_400
-CHANNELS = np.array(["email", "web", "chat", "phone"], dtype=object)
+CHANNELS = ("email", "web", "chat", "phone")
 CHANNEL_SHARE = np.array([0.4, 0.3, 0.2, 0.1])
-PRIORITIES = np.array(["low", "normal", "high", "urgent"], dtype=object)
+PRIORITIES = ("low", "normal", "high", "urgent")
 PRIORITY_SHARE = np.array([0.2, 0.55, 0.2, 0.05])
 # Median minutes to the first public reply by priority: urgent work is picked up first.
 FIRST_REPLY_MEDIAN_MINUTES = np.array([240.0, 150.0, 60.0, 20.0])
-WEEKDAY_FACTOR = np.array([1.15, 1.1, 1.05, 1.0, 0.95, 0.45, 0.4])  # Monday first
 HOUR_WEIGHT = np.array(
     [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 9, 8, 6, 4, 3, 2, 2, 1, 1], dtype=float
 )
 HOUR_SHARE = HOUR_WEIGHT / HOUR_WEIGHT.sum()
-
-# Event kinds, in the order they are laid out before sorting.
-CREATED, BOT_REPLY, INTERNAL_NOTE, AGENT_REPLY, CUSTOMER_REPLY, SOLVED = range(6)
-KIND_EVENT_TYPE = ["ticket.created"] + ["ticket.commented"] * 4 + ["ticket.status_changed"]
-KIND_AUTHOR = [None, "bot", "agent", "agent", "customer", None]
-KIND_PUBLIC = [None, True, False, True, True, None]
-KIND_STATUS = ["new", None, None, None, None, "solved"]
+MACROS = ("macro_password_reset", "macro_invoice_copy", "macro_known_issue", "macro_how_to")
+RULES = ("rule_route_by_channel", "rule_auto_acknowledge", "rule_sla_breach_alert")
+SUBJECTS = (
+    "Cannot log in",
+    "Invoice question",
+    "Integration stopped syncing",
+    "How do I export data?",
+    "Error 500 on dashboard",
+    "Change of billing address",
+    "Add more seats",
+    "Slow page loads",
+    "Emails not arriving",
+    "Feature request: dark mode",
+    "Refund request",
+    "API rate limit",
+)
+SURVEY_COMMENTS = (
+    "Very slow to answer.",
+    "Had to explain it twice.",
+    "Okay in the end.",
+    "Quick and friendly.",
+    "Solved on the first reply, thanks!",
+    "",
+    "Great help from the agent.",
+)
+STATUS = {name: i for i, name in enumerate(TICKET_STATUSES)}
+AUTHOR = {name: i for i, name in enumerate(AUTHOR_TYPES)}
+# Marks on kept rows, to compute the truth from exactly the emitted events.
+REPLY, SOLVE, REOPEN = 1, 2, 3
 
 TRUTH_SCHEMA = pa.schema(
     [
@@ -48,12 +68,25 @@ TRUTH_SCHEMA = pa.schema(
         ("public_agent_reply_count", pa.int32()),
         ("first_reply_calendar_minutes", pa.float64()),
         ("full_resolution_calendar_minutes", pa.float64()),
+        ("reopen_count", pa.int32()),
+        ("is_one_touch", pa.bool_()),
     ]
 )
-
-
-def _epoch_seconds(day: dt.date) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+VOCAB = {
+    "team_id": strings(TEAMS),
+    "previous_team_id": strings(TEAMS),
+    "channel": strings(CHANNELS),
+    "priority": strings(PRIORITIES),
+    "previous_priority": strings(PRIORITIES),
+    "status": strings(TICKET_STATUSES),
+    "previous_status": strings(TICKET_STATUSES),
+    "author_type": strings(AUTHOR_TYPES),
+    "macro_id": strings(MACROS),
+    "automation_rule_id": strings(RULES),
+    "subject": strings(SUBJECTS),
+    "comment": strings(SURVEY_COMMENTS),
+    "survey_type": strings(SURVEY_TYPES),
+}
 
 
 def _minutes(rng: np.random.Generator, median: np.ndarray | float, size: int) -> np.ndarray:
@@ -62,153 +95,390 @@ def _minutes(rng: np.random.Generator, median: np.ndarray | float, size: int) ->
     return np.maximum(60, draws.astype(np.int64))
 
 
-def _timestamps(seconds: np.ndarray) -> pa.Array:
-    return pa.array(seconds * 1_000_000, type=pa.int64()).cast(UTC_MICROS)
+def pick_agents(
+    world: World, day_index: int, teams: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """An agent of each ticket's team on staff that day (any agent if the team has none)."""
+    on = world.agents_on(day_index)
+    picked = np.full(len(teams), -1, dtype=np.int64)
+    draws = rng.random(len(teams))
+    everyone = np.flatnonzero(on)
+    for team in range(len(TEAMS)):
+        mine = teams == team
+        if not mine.any():
+            continue
+        pool = np.flatnonzero(on & (world.agents.team == team))
+        pool = pool if len(pool) else everyone
+        if len(pool):
+            picked[mine] = pool[(draws[mine] * len(pool)).astype(np.int64)]
+    return picked
 
 
-def generate_ticket_day(
-    config: SimulationConfig, company: Company, day_index: int
-) -> tuple[pa.Table, pa.Table]:
-    """Events and truth of the tickets created on day ``day_index`` of the window."""
+def ticket_ids(day_index: int, count: int) -> pa.Array:
+    return id_array(f"T{day_index:05d}-", np.arange(count), 6)
+
+
+def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventRows, dict]:
+    """Ticket and survey rows of the tickets created on ``day_index``, plus what truth needs."""
+    config, company = world.config, world.company
     rng = generator(config.seed, "ticket", day_index)
-    day = config.day(day_index)
-    day_start = _epoch_seconds(day)
-    horizon = _epoch_seconds(config.end)
-    growth = 1.0 + 0.25 * day_index / 365.0
-    expected = (
-        config.customers * config.tickets_per_customer_day * WEEKDAY_FACTOR[day.weekday()] * growth
+    day_start = world.start_s + day_index * DAY
+    horizon = world.horizon_s
+    n = int(rng.poisson(world.demand[day_index].sum()))
+    active = np.flatnonzero(world.active(day_index))
+    if len(active) == 0:
+        n = 0
+    weights = np.cumsum(company.ticket_weight[active]) if len(active) else np.zeros(1)
+    customer = (
+        active[np.minimum(np.searchsorted(weights, rng.random(n) * weights[-1]), len(active) - 1)]
+        if n
+        else np.empty(0, np.int64)
     )
-    n = int(rng.poisson(expected))
-
     created = day_start + rng.choice(24, size=n, p=HOUR_SHARE) * 3600 + rng.integers(0, 3600, n)
-    customer = rng.integers(0, len(company.customer_ids), n)
-    team = rng.choice(len(company.team_ids), size=n, p=TEAM_SHARE)
-    agent_pick = rng.random(n)
+    team = rng.choice(len(TEAMS), size=n, p=TEAM_SHARE)
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARE)
     priority = rng.choice(len(PRIORITIES), size=n, p=PRIORITY_SHARE)
-
-    has_bot = rng.random(n) < 0.25
-    bot_at = created + rng.integers(5, 60, n)
-    has_note = rng.random(n) < 0.15
-    note_at = created + rng.integers(60, 1800, n)
-    has_reply = rng.random(n) < 0.97
-    first_reply_at = created + _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority], n)
-    extra_replies = rng.poisson(0.7, n) * has_reply
-    has_customer_reply = has_reply & (rng.random(n) < 0.3)
-    customer_reply_at = first_reply_at + _minutes(rng, 45.0, n)
-    # Later public agent replies follow the first one, each after a log-normal gap.
-    extra_owner = np.repeat(np.arange(n), extra_replies)
-    gaps = _minutes(rng, 240.0, len(extra_owner))
-    run_start = np.repeat(np.cumsum(extra_replies) - extra_replies, extra_replies)
-    cumulative = np.cumsum(gaps)
-    offset_in_run = cumulative - np.concatenate([[0], cumulative])[run_start]
-    extra_at = first_reply_at[extra_owner] + offset_in_run
-    last_reply_at = first_reply_at.copy()
-    np.maximum.at(last_reply_at, extra_owner, extra_at)
-    is_solved = has_reply & (rng.random(n) < 0.92)
-    solved_at = np.maximum(last_reply_at, customer_reply_at * has_customer_reply) + _minutes(
-        rng, 60.0, n
+    subject = rng.integers(0, len(SUBJECTS), n)
+    agent = pick_agents(world, day_index, team, rng)
+    wait = world.wait_factor[day_index, team] * np.exp(0.6 * company.friction[customer])
+    bot_live = (
+        config.chatbot_launch_date is not None
+        and config.day(day_index) >= config.chatbot_launch_date
     )
+    idx = np.arange(n)
+    rows = EventRows("ticket")
 
-    owners = [
-        np.arange(n),
-        np.flatnonzero(has_bot),
-        np.flatnonzero(has_note),
-        np.flatnonzero(has_reply),
-        np.flatnonzero(has_customer_reply),
-        np.flatnonzero(is_solved),
-    ]
-    times = [
+    def add(event_type, mask, at, mark=0, **cols):
+        sel = np.flatnonzero(mask) if mask is not None else idx
+        at = np.asarray(at)
+        at = at[sel] if at.ndim else np.full(len(sel), at)
+        extra = {k: (np.asarray(v)[sel] if np.ndim(v) else v) for k, v in cols.items()}
+        rows.add(
+            event_type,
+            at,
+            ticket_id=sel,
+            customer_id=customer[sel],
+            _mark=np.full(len(sel), mark, np.int8),
+            **extra,
+        )
+
+    add(
+        "ticket.created",
+        None,
         created,
-        bot_at[has_bot],
-        note_at[has_note],
-        first_reply_at[has_reply],
-        customer_reply_at[has_customer_reply],
-        solved_at[is_solved],
-    ]
-    owners.insert(4, extra_owner)
-    times.insert(4, extra_at)
-    kinds = [CREATED, BOT_REPLY, INTERNAL_NOTE, AGENT_REPLY, AGENT_REPLY, CUSTOMER_REPLY, SOLVED]
-    kind = np.concatenate(
-        [np.full(len(o), k, dtype=np.int8) for o, k in zip(owners, kinds, strict=True)]
+        team_id=team,
+        channel=channel,
+        priority=priority,
+        status=STATUS["new"],
+        subject=subject,
     )
-    owner = np.concatenate(owners)
-    at = np.concatenate(times)
-    keep = at < horizon
-    kind, owner, at = kind[keep], owner[keep], at[keep]
-    m = len(at)
-
-    received = at + rng.integers(0, 5, m)
-    if config.defects > 0:
-        duplicate = np.flatnonzero(rng.random(m) < config.defects)
-        late = received[duplicate] + rng.integers(1, 3600, len(duplicate))
-        rows = np.concatenate([np.arange(m), duplicate])
-        received = np.concatenate([received, late])
-    else:
-        rows = np.arange(m)
-
-    prefix = f"sim-{config.seed}-ticket-{day_index:05d}-"
-    sequence = pa.array(rows, type=pa.int64()).cast(pa.string())
-    event_ids = pc.binary_join_element_wise(prefix, sequence, "")
-    ticket_ids = np.array([f"T{day_index:05d}-{i:06d}" for i in range(n)], dtype=object)
-    agent_index = [
-        (agent_pick * len(company.agent_ids_by_team[t])).astype(np.int64)
-        for t in range(len(company.team_ids))
-    ]
-    agents = np.empty(n, dtype=object)
-    for t, agents_of_team in enumerate(company.agent_ids_by_team):
-        in_team = team == t
-        agents[in_team] = agents_of_team[agent_index[t][in_team]]
-
-    kind_rows, owner_rows = kind[rows], owner[rows]
-    agent_column = agents[owner_rows]
-    agent_column[~np.isin(kind_rows, (INTERNAL_NOTE, AGENT_REPLY))] = None
-
-    def lookup(values: list) -> pa.Array:
-        return pa.array(np.array(values, dtype=object)[kind_rows])
-
-    events = build_table(
-        "ticket",
-        {
-            "event_id": event_ids,
-            "event_type": lookup(KIND_EVENT_TYPE),
-            "schema_version": pa.array(np.ones(len(rows), dtype=np.int16)),
-            "occurred_at": _timestamps(at[rows]),
-            "received_at": _timestamps(received),
-            "source": pa.array(np.full(len(rows), "simulator", dtype=object)),
-            "ticket_id": pa.array(ticket_ids[owner_rows]),
-            "customer_id": pa.array(company.customer_ids[customer[owner_rows]]),
-            "team_id": pa.array(company.team_ids[team[owner_rows]]),
-            "agent_id": pa.array(agent_column, type=pa.string()),
-            "channel": pa.array(CHANNELS[channel[owner_rows]]),
-            "priority": pa.array(PRIORITIES[priority[owner_rows]]),
-            "status": lookup(KIND_STATUS),
-            "author_type": lookup(KIND_AUTHOR),
-            "is_public": pa.array(np.array(KIND_PUBLIC, dtype=object)[kind_rows], pa.bool_()),
-        },
+    fires = rng.random(n) < 0.7
+    add(
+        "ticket.automation_fired",
+        fires,
+        created + 2,
+        automation_rule_id=(channel == 0).astype(np.int64),
+    )
+    assigned_at = created + _minutes(rng, 3.0 * wait, n)
+    add("ticket.assigned", None, assigned_at, team_id=team, agent_id=agent)
+    changes = rng.random(n) < 0.08
+    new_priority = np.clip(priority + rng.choice([-1, 1], n), 0, len(PRIORITIES) - 1)
+    add(
+        "ticket.priority_changed",
+        changes & (new_priority != priority),
+        created + _minutes(rng, 30.0, n),
+        priority=new_priority,
+        previous_priority=priority,
+    )
+    has_bot = rng.random(n) < (0.45 if bot_live else 0.2)
+    add(
+        "ticket.commented",
+        has_bot,
+        created + rng.integers(5, 60, n),
+        author_type=AUTHOR["bot"],
+        is_public=1,
+    )
+    note = rng.random(n) < 0.15
+    add(
+        "ticket.commented",
+        note,
+        created + rng.integers(60, 1800, n),
+        author_type=AUTHOR["agent"],
+        is_public=0,
+        agent_id=agent,
     )
 
-    replied = has_reply & (first_reply_at < horizon)
-    solved = is_solved & (solved_at < horizon)
-    reply_count = np.bincount(owner[kind == AGENT_REPLY], minlength=n).astype(np.int32)
+    merged = (rng.random(n) < 0.02) & (idx > 0)
+    merged_into = (rng.random(n) * idx).astype(np.int64)
+    merged_at = created + _minutes(rng, 20.0, n)
+    add("ticket.merged", merged, merged_at, merged_into_ticket_id=merged_into, agent_id=agent)
+    add(
+        "ticket.status_changed",
+        merged,
+        merged_at + 1,
+        status=STATUS["closed"],
+        previous_status=STATUS["new"],
+    )
+
+    replied = ~merged & (rng.random(n) < 0.97)
+    first_reply = assigned_at + _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
+    add(
+        "ticket.commented",
+        replied,
+        first_reply,
+        REPLY,
+        author_type=AUTHOR["agent"],
+        is_public=1,
+        agent_id=agent,
+    )
+    add(
+        "ticket.status_changed",
+        replied,
+        first_reply + 1,
+        status=STATUS["open"],
+        previous_status=STATUS["new"],
+    )
+    add(
+        "ticket.macro_applied",
+        replied & (rng.random(n) < 0.35),
+        first_reply,
+        macro_id=subject % len(MACROS),
+        agent_id=agent,
+    )
+
+    escalated = replied & (team == T1) & (rng.random(n) < np.minimum(0.5, 0.12 * wait))
+    escalated_at = first_reply + _minutes(rng, 60.0, n)
+    tier2 = pick_agents(world, day_index, np.full(n, T2), rng)
+    add(
+        "ticket.escalated",
+        escalated,
+        escalated_at,
+        team_id=T2,
+        previous_team_id=T1,
+        escalation_tier=2,
+        agent_id=tier2,
+    )
+    tier2_reply = escalated_at + _minutes(rng, 120.0 * world.wait_factor[day_index, T2], n)
+    add(
+        "ticket.commented",
+        escalated,
+        tier2_reply,
+        REPLY,
+        author_type=AUTHOR["agent"],
+        is_public=1,
+        agent_id=tier2,
+    )
+    owner = np.where(escalated, tier2, agent)
+
+    pending = replied & (rng.random(n) < 0.3)
+    customer_reply = first_reply + _minutes(rng, 180.0, n)
+    add(
+        "ticket.status_changed",
+        pending,
+        first_reply + 2,
+        status=STATUS["pending"],
+        previous_status=STATUS["open"],
+    )
+    add("ticket.commented", pending, customer_reply, author_type=AUTHOR["customer"], is_public=1)
+    add(
+        "ticket.status_changed",
+        pending,
+        customer_reply + 1,
+        status=STATUS["open"],
+        previous_status=STATUS["pending"],
+    )
+    held = replied & (rng.random(n) < 0.04)
+    hold_at = np.maximum(first_reply, customer_reply * pending) + _minutes(rng, 60.0, n)
+    hold_end = hold_at + _minutes(rng, 12 * 60.0, n)
+    add(
+        "ticket.status_changed",
+        held,
+        hold_at,
+        status=STATUS["on_hold"],
+        previous_status=STATUS["open"],
+    )
+    add(
+        "ticket.status_changed",
+        held,
+        hold_end,
+        status=STATUS["open"],
+        previous_status=STATUS["on_hold"],
+    )
+
+    extra = rng.poisson(0.6, n) * replied
+    extra_owner = np.repeat(idx, extra)
+    gaps = _minutes(rng, 240.0, len(extra_owner))
+    run_start = np.repeat(np.cumsum(extra) - extra, extra)
+    cumulative = np.cumsum(gaps)
+    offset = cumulative - np.concatenate([[0], cumulative])[run_start]
+    extra_at = first_reply[extra_owner] + offset
+    rows.add(
+        "ticket.commented",
+        extra_at,
+        ticket_id=extra_owner,
+        customer_id=customer[extra_owner],
+        author_type=np.full(len(extra_owner), AUTHOR["agent"]),
+        is_public=np.ones(len(extra_owner), np.int64),
+        agent_id=owner[extra_owner],
+        _mark=np.full(len(extra_owner), REPLY, np.int8),
+    )
+    last = np.maximum.reduce(
+        [first_reply, tier2_reply * escalated, customer_reply * pending, hold_end * held]
+    )
+    np.maximum.at(last, extra_owner, extra_at)
+
+    solved = replied & (rng.random(n) < 0.93)
+    solved_at = last + _minutes(rng, 60.0 * wait, n)
+    add(
+        "ticket.status_changed",
+        solved,
+        solved_at,
+        SOLVE,
+        status=STATUS["solved"],
+        previous_status=STATUS["open"],
+        agent_id=owner,
+    )
+    # A reopen is kept only if its whole cycle ends in the window, so every ticket with a
+    # solve event is solved at the end (what the warehouse's is_solved reads).
+    reopen_at = solved_at + _minutes(rng, 24 * 60.0, n)
+    again_reply = reopen_at + _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
+    resolved_at = again_reply + _minutes(rng, 30.0, n)
+    reopened = (
+        solved
+        & (resolved_at < horizon)
+        & (
+            rng.random(n)
+            < np.minimum(0.5, 0.05 * np.exp(0.5 * company.friction[customer]) * np.sqrt(wait))
+        )
+    )
+    add("ticket.reopened", reopened, reopen_at, REOPEN)
+    add(
+        "ticket.status_changed",
+        reopened,
+        reopen_at,
+        status=STATUS["open"],
+        previous_status=STATUS["solved"],
+    )
+    add("ticket.commented", reopened, reopen_at, author_type=AUTHOR["customer"], is_public=1)
+    add(
+        "ticket.commented",
+        reopened,
+        again_reply,
+        REPLY,
+        author_type=AUTHOR["agent"],
+        is_public=1,
+        agent_id=owner,
+    )
+    add(
+        "ticket.status_changed",
+        reopened,
+        resolved_at,
+        SOLVE,
+        status=STATUS["solved"],
+        previous_status=STATUS["open"],
+        agent_id=owner,
+    )
+    final_solve = np.where(reopened, resolved_at, solved_at)
+    add(
+        "ticket.status_changed",
+        solved,
+        final_solve + 4 * DAY,
+        status=STATUS["closed"],
+        previous_status=STATUS["solved"],
+    )
+    add("ticket.automation_fired", solved, final_solve + 4 * DAY, automation_rule_id=2)
+
+    # Truth from the rows that fall in the window.
+    _, at, cols = rows.arrays(horizon)
+    empty = np.empty(0, dtype=np.int64)
+    owner_of, mark = cols.get("ticket_id", empty), cols.get("_mark", empty)
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, owner_of[mark == REPLY], at[mark == REPLY])
+    last_solve = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last_solve, owner_of[mark == SOLVE], at[mark == SOLVE])
+    reply_count = np.bincount(owner_of[mark == REPLY], minlength=n).astype(np.int32)
+    reopen_count = np.bincount(owner_of[mark == REOPEN], minlength=n).astype(np.int32)
+    has_reply = first < np.iinfo(np.int64).max
+    is_solved = last_solve >= 0
+    ids = ticket_ids(day_index, n)
     truth = pa.table(
         {
-            "ticket_id": pa.array(ticket_ids, pa.string()),
-            "created_at": _timestamps(created),
-            "first_replied_at": pa.array(
-                np.where(replied, first_reply_at, 0) * 1_000_000, pa.int64(), mask=~replied
-            ).cast(UTC_MICROS),
-            "solved_at": pa.array(
-                np.where(solved, solved_at, 0) * 1_000_000, pa.int64(), mask=~solved
-            ).cast(UTC_MICROS),
+            "ticket_id": ids,
+            "created_at": timestamps(created),
+            "first_replied_at": timestamps(np.where(has_reply, first, 0), ~has_reply),
+            "solved_at": timestamps(np.where(is_solved, last_solve, 0), ~is_solved),
             "public_agent_reply_count": pa.array(reply_count),
-            "first_reply_calendar_minutes": pa.array(
-                (first_reply_at - created) / 60.0, pa.float64(), mask=~replied
-            ),
+            "first_reply_calendar_minutes": pa.array((first - created) / 60.0, mask=~has_reply),
             "full_resolution_calendar_minutes": pa.array(
-                (solved_at - created) / 60.0, pa.float64(), mask=~solved
+                (last_solve - created) / 60.0, mask=~is_solved
             ),
+            "reopen_count": pa.array(reopen_count),
+            "is_one_touch": pa.array(is_solved & (reply_count <= 1)),
         },
         schema=TRUTH_SCHEMA,
     )
-    return events, truth
+
+    surveys = EventRows("survey")
+    sent_at = last_solve + 3600
+    rated = is_solved & (sent_at < horizon)
+    reply_hours = np.where(has_reply, (first - created) / 3600.0, 0.0)
+    resolution_hours = np.where(is_solved, (last_solve - created) / 3600.0, 0.0)
+    latent = (
+        4.9
+        - 0.45 * np.log1p(reply_hours)
+        - 0.3 * np.log1p(resolution_hours / 24)
+        - 1.0 * reopen_count
+        - 0.2 * company.friction[customer]
+        + rng.normal(0, 0.6, n)
+    )
+    csat = np.clip(np.rint(latent), 1, 5).astype(np.int64)
+    ces_latent = 6.3 - 0.45 * (reply_count - 1) - 0.8 * reopen_count + rng.normal(0, 0.8, n)
+    ces = np.clip(np.rint(ces_latent), 1, 7).astype(np.int64)
+    multi = rated & (reply_count >= 2)
+    survey_truth = []
+    for survey_type, send, score, answer_p in (
+        ("csat", rated, csat, 0.35),
+        ("ces", multi, ces, 0.3),
+    ):
+        sel = np.flatnonzero(send)
+        responded_at = sent_at[sel] + _minutes(rng, 300.0, len(sel))
+        answered = (rng.random(len(sel)) < answer_p) & (responded_at < horizon)
+        survey_no = sel + (0 if survey_type == "csat" else n)
+        common = dict(
+            survey_id=survey_no,
+            survey_type=SURVEY_TYPES.index(survey_type),
+            customer_id=customer[sel],
+            contact_id=customer[sel],
+            ticket_id=sel,
+            agent_id=owner[sel],
+            team_id=team[sel],
+        )
+        surveys.add("survey.sent", sent_at[sel], **common)
+        comment = np.where(
+            rng.random(len(sel)) < 0.3,
+            np.minimum(score[sel] + (score[sel] > 3) * 2, len(SURVEY_COMMENTS) - 1),
+            -1,
+        )
+        surveys.add(
+            "survey.responded",
+            responded_at[answered],
+            **{k: (v[answered] if np.ndim(v) else v) for k, v in common.items()},
+            score=score[sel][answered],
+            comment=comment[answered],
+        )
+        survey_truth.append(
+            (
+                survey_type,
+                survey_no[answered],
+                score[sel][answered],
+                customer[sel][answered],
+                sel[answered],
+            )
+        )
+    lookups = {
+        "ticket_id": ids,
+        "merged_into_ticket_id": ids,
+        "survey_id": id_array(f"SV{day_index:05d}-", np.arange(2 * n)),
+        **VOCAB,
+    }
+    return rows, surveys, {"tickets": truth, "surveys": survey_truth, "lookups": lookups}

@@ -1,28 +1,73 @@
-"""The Dagster definitions load and hold one graph from the lake to the serving warehouse."""
+"""The Dagster definitions load and hold one graph from the event streams to the dashboards."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from servops.events import STREAMS
 
-def test_definitions_load_with_lineage_from_lake_to_serving() -> None:
+
+def test_definitions_load_with_lineage_from_lake_to_dashboards() -> None:
     from dagster_project.definitions import defs
 
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {f"lake/raw/{stream}" for stream in STREAMS} <= keys
     assert {
-        "lake/raw/ticket",
+        "lake/ingestion_log",
         "staging/stg_lake__ticket_events",
         "marts/fct_tickets",
         "marts/dim_dates",
         "warehouse/serving",
+        "superset/dashboards",
     } <= keys
     staging = graph.get(dg.AssetKey(["staging", "stg_lake__ticket_events"]))
     assert dg.AssetKey(["lake", "raw", "ticket"]) in staging.parent_keys
     serving = graph.get(dg.AssetKey(["warehouse", "serving"]))
     assert dg.AssetKey(["marts", "fct_tickets"]) in serving.parent_keys
+    dashboards = graph.get(dg.AssetKey(["superset", "dashboards"]))
+    assert dashboards.parent_keys == {dg.AssetKey(["warehouse", "serving"])}
+    # One graph: every lake stream with a dbt source reaches the dashboards.
+    upstream_of_dashboards = dg.AssetSelection.assets(dashboards.key).upstream().resolve(graph)
+    assert dg.AssetKey(["lake", "raw", "ticket"]) in upstream_of_dashboards
+    # The lake is partitioned by day.
+    assert graph.get(dg.AssetKey(["lake", "raw", "ticket"])).partitions_def is not None
+
+
+def test_checks_schedules_sensors_and_the_build_pool() -> None:
+    from dagster_project.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    checks = {(check.asset_key.to_user_string(), check.name) for check in graph.asset_check_keys}
+    for stream in STREAMS:
+        assert (f"lake/raw/{stream}", "lake_completeness") in checks
+        assert (f"lake/raw/{stream}", "freshness") in checks
+    assert ("lake/ingestion_log", "ingestion_reconciles") in checks
     # dbt's data tests are asset checks on the models they test.
-    checks = {check.asset_key.to_user_string() for check in graph.asset_check_keys}
-    assert "marts/fct_tickets" in checks
+    assert any(key == "marts/fct_tickets" for key, _ in checks)
+    assert {"daily_full_build", "hourly_incremental_build"} <= {
+        schedule.name for schedule in defs.schedules
+    }
+    assert {"new_lake_files", "report_run_failures"} <= {sensor.name for sensor in defs.sensors}
     for job in ("warehouse_job", "simulate_and_build_job"):
         assert defs.resolve_job_def(job)
+    # Everything that writes the build copy (dbt) or publishes it shares the one-slot pool.
+    for key in (["marts", "fct_tickets"], ["warehouse", "serving"]):
+        node = graph.get(dg.AssetKey(key))
+        assert defs.get_assets_def(node.key).op.pool == "warehouse_build"
+    # Superset's import is not part of the build jobs.
+    build = defs.resolve_job_def("warehouse_job").asset_layer.selected_asset_keys
+    assert dg.AssetKey(["superset", "dashboards"]) not in build
+
+
+def test_instance_settings_limit_the_build_pool_to_one(tmp_path) -> None:
+    from dagster_project.lib.instance import write_instance_settings
+    from servops.paths import Home
+
+    home = Home(tmp_path)
+    home.dagster_home.mkdir(parents=True)
+    (home.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_settings(home)
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        pool_config = instance.get_concurrency_config().pool_config
+        assert pool_config.default_pool_limit == 1

@@ -25,7 +25,10 @@ def run(*args: str, home: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("command", ["simulate", "build", "publish", "serve", "sql", "bench"])
+@pytest.mark.parametrize(
+    "command",
+    ["simulate", "build", "publish", "serve", "sql", "bench", "ingest", "receive", "backtest"],
+)
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     result = run(command, "--help", home=tmp_path)
     assert result.returncode == 0

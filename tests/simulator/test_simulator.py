@@ -2,47 +2,84 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from servops.events import STREAMS
 from simulator.config import SimulationConfig, SimulationConfigError
-from simulator.entities import draw_company
-from simulator.events.tickets import generate_ticket_day
-from simulator.run import LakeConflictError, simulate
+from simulator.events.finish import build_stream
+from simulator.run import LakeConflictError, generate_day, simulate, simulate_days
+from simulator.timeline import build_world
 
 CONFIG = SimulationConfig(seed=3, customers=150, days=12, start=dt.date(2025, 3, 28), defects=0.1)
+# A company big enough for its causal links to show, with every known effect injected.
+EFFECTS = SimulationConfig(
+    seed=11,
+    customers=3000,
+    days=150,
+    start=dt.date(2025, 1, 1),
+    chatbot_launch_date=dt.date(2025, 4, 1),
+    incident_date=dt.date(2025, 2, 12),
+    staffing_cut_date=dt.date(2025, 3, 3),
+    price_change_date=dt.date(2025, 2, 1),
+)
 
 
 def _files(root: Path) -> dict[str, bytes]:
     return {
-        str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*.parquet"))
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.suffix in {".parquet", ".jsonl"}
     }
 
 
+@pytest.fixture(scope="module")
+def effects_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lake = tmp_path_factory.mktemp("effects") / "lake"
+    simulate(EFFECTS, lake)
+    return lake
+
+
+def _events(lake: Path, stream: str) -> str:
+    return f"read_parquet('{lake}/raw/{stream}/*/*.parquet', hive_partitioning = true)"
+
+
 def test_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
-    simulate(CONFIG, tmp_path / "a")
-    simulate(CONFIG, tmp_path / "b")
+    simulate(CONFIG, tmp_path / "a" / "lake")
+    simulate(CONFIG, tmp_path / "b" / "lake")
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first and first == second
+    assert any(name.endswith(".jsonl") for name in first), "defects write malformed records"
 
 
 def test_another_seed_gives_other_events(tmp_path: Path) -> None:
     simulate(CONFIG, tmp_path / "a")
-    other = SimulationConfig(**{**CONFIG.__dict__, "seed": 4})
+    other = dataclasses.replace(CONFIG, seed=4)
     simulate(other, tmp_path / "b")
     assert _files(tmp_path / "a") != _files(tmp_path / "b")
 
 
-def test_any_day_regenerates_alone() -> None:
-    company = draw_company(CONFIG)
-    day_five_first, _ = generate_ticket_day(CONFIG, company, 5)
-    generate_ticket_day(CONFIG, company, 2)
-    day_five_again, _ = generate_ticket_day(CONFIG, company, 5)
-    assert day_five_first.equals(day_five_again)
-    assert not day_five_first.equals(generate_ticket_day(CONFIG, company, 6)[0])
+def test_any_day_regenerates_alone(tmp_path: Path) -> None:
+    world = build_world(CONFIG)
+    day_five = generate_day(world, 5)
+    generate_day(world, 2)
+    again = generate_day(world, 5)
+    for stream, parts in day_five.tables.items():
+        assert build_stream(stream, parts).equals(build_stream(stream, again.tables[stream]))
+    assert not build_stream("ticket", day_five.tables["ticket"]).equals(
+        build_stream("ticket", generate_day(world, 6).tables["ticket"])
+    )
+    # Written alone, a day gives the same files whatever else was written before.
+    simulate_days(CONFIG, tmp_path / "a", [5])
+    simulate_days(CONFIG, tmp_path / "b", [3, 5, 7])
+    alone = {k: v for k, v in _files(tmp_path / "a").items() if "00005-00005" in k}
+    among = {k: v for k, v in _files(tmp_path / "b").items() if "00005-00005" in k}
+    assert alone and alone == among
 
 
 def test_rerun_is_idempotent_and_leaves_no_temporary_files(tmp_path: Path) -> None:
@@ -55,7 +92,7 @@ def test_rerun_is_idempotent_and_leaves_no_temporary_files(tmp_path: Path) -> No
 
 def test_lake_with_another_simulation_is_refused_unless_replaced(tmp_path: Path) -> None:
     simulate(CONFIG, tmp_path)
-    other = SimulationConfig(**{**CONFIG.__dict__, "days": 5})
+    other = dataclasses.replace(CONFIG, days=5)
     with pytest.raises(LakeConflictError, match="--replace"):
         simulate(other, tmp_path)
     simulate(other, tmp_path, replace=True)
@@ -67,42 +104,269 @@ def test_lake_with_another_simulation_is_refused_unless_replaced(tmp_path: Path)
 
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
-    [("customers", 0, "--customers"), ("days", -1, "--days"), ("defects", 0.9, "--defects")],
+    [
+        ("customers", 0, "--customers"),
+        ("days", -1, "--days"),
+        ("defects", 0.9, "--defects"),
+        ("seed", -3, "--seed"),
+    ],
 )
 def test_bad_settings_are_named(setting: str, value: object, message: str) -> None:
     with pytest.raises(SimulationConfigError, match=message):
         SimulationConfig(**{setting: value})
 
 
+def test_every_stream_and_event_type_is_present(effects_lake: Path) -> None:
+    for stream, spec in STREAMS.items():
+        found = {
+            row[0]
+            for row in duckdb.execute(
+                f"select distinct event_type from {_events(effects_lake, stream)}"
+            ).fetchall()
+        }
+        assert found == set(spec.event_types), stream
+    statuses = {
+        row[0]
+        for row in duckdb.execute(
+            f"select distinct status from {_events(effects_lake, 'ticket')} "
+            "where status is not null"
+        ).fetchall()
+    }
+    assert statuses == {"new", "open", "pending", "on_hold", "solved", "closed"}
+
+
+def test_events_are_in_their_partition_and_inside_the_window(effects_lake: Path) -> None:
+    for stream in STREAMS:
+        misplaced, outside = duckdb.execute(
+            f"select count(*) filter (cast(timezone('UTC', occurred_at) as date) != event_date), "
+            f"count(*) filter (occurred_at >= timestamptz '{EFFECTS.end} 00:00:00+00' "
+            f"or occurred_at < timestamptz '{EFFECTS.start} 00:00:00+00') "
+            f"from {_events(effects_lake, stream)}"
+        ).fetchone()
+        assert (misplaced, outside) == (0, 0), stream
+
+
 def test_truth_agrees_with_the_events(tmp_path: Path) -> None:
     summary = simulate(CONFIG, tmp_path)
-    events = f"read_parquet('{tmp_path}/raw/ticket/*/*.parquet', hive_partitioning = true)"
+    events = _events(tmp_path, "ticket")
     truth = f"'{tmp_path}/truth/tickets/*.parquet'"
-    raw, distinct, created = duckdb.execute(
+    raw = sum(
+        duckdb.execute(f"select count(*) from {_events(tmp_path, s)}").fetchone()[0]
+        for s in STREAMS
+    )
+    assert raw == summary.events
+    ticket_raw, distinct, created = duckdb.execute(
         f"select count(*), count(distinct event_id), "
         f"count(distinct event_id) filter (event_type = 'ticket.created') from {events}"
     ).fetchone()
-    assert raw == summary.events
-    assert raw > distinct, "defects=0.1 must redeliver some events"
+    assert ticket_raw > distinct, "defects=0.1 must redeliver some events"
     assert created == duckdb.execute(f"select count(*) from {truth}").fetchone()[0]
-    # Every event sits in the partition of its own UTC date, and none is after the window.
-    misplaced, late = duckdb.execute(
-        f"select count(*) filter (cast(timezone('UTC', occurred_at) as date) != event_date), "
-        f"count(*) filter (occurred_at >= timestamptz '{CONFIG.end} 00:00:00+00') from {events}"
-    ).fetchone()
-    assert (misplaced, late) == (0, 0)
-    # The truth's first reply is the earliest public agent comment.
+    # First reply = earliest public agent comment; solved = last solve; reopens counted.
     mismatched = duckdb.execute(
         f"""
-        with replies as (
-            select ticket_id, min(occurred_at) as first_reply
-            from {events}
-            where event_type = 'ticket.commented' and author_type = 'agent' and is_public
+        with deduplicated as (
+            select * from {events} qualify row_number() over (
+                partition by event_id order by received_at) = 1
+        ),
+        per_ticket as (
+            select
+                ticket_id,
+                min(occurred_at) filter (event_type = 'ticket.commented'
+                    and author_type = 'agent' and is_public) as first_reply,
+                count(*) filter (event_type = 'ticket.commented'
+                    and author_type = 'agent' and is_public) as replies,
+                max(occurred_at) filter (event_type = 'ticket.status_changed'
+                    and status = 'solved') as solved,
+                count(*) filter (event_type = 'ticket.reopened') as reopens
+            from deduplicated
             group by ticket_id
         )
         select count(*) from {truth} as truth
-        left join replies using (ticket_id)
-        where truth.first_replied_at is distinct from replies.first_reply
+        left join per_ticket using (ticket_id)
+        where truth.first_replied_at is distinct from per_ticket.first_reply
+            or truth.solved_at is distinct from per_ticket.solved
+            or truth.public_agent_reply_count != per_ticket.replies
+            or truth.reopen_count != per_ticket.reopens
+            or truth.is_one_touch != (per_ticket.solved is not null and per_ticket.replies <= 1)
         """
     ).fetchone()[0]
     assert mismatched == 0
+    # Survey truth = the responses in the lake.
+    responses = duckdb.execute(
+        f"select count(distinct survey_id) from {_events(tmp_path, 'survey')} "
+        "where event_type = 'survey.responded'"
+    ).fetchone()[0]
+    truth_surveys = duckdb.execute(
+        f"select count(*) from '{tmp_path}/truth/survey_responses/*.parquet'"
+    ).fetchone()[0]
+    assert responses == truth_surveys > 0
+
+
+def test_mrr_truth_is_the_replayed_billing_events(effects_lake: Path) -> None:
+    billing = _events(effects_lake, "billing")
+    truth = f"'{effects_lake}/truth/mrr_monthly/*.parquet'"
+    mismatched, compared = duckdb.execute(
+        f"""
+        with months as (
+            select distinct month_start_date from {truth}
+        ),
+        cuts as (
+            select
+                month_start_date,
+                least(
+                    timezone('UTC', (month_start_date + interval 1 month)::timestamp),
+                    timestamptz '{EFFECTS.end} 00:00:00+00'
+                ) as cut_at
+            from months
+        ),
+        events as (
+            select distinct on (event_id) * from {billing}
+        ),
+        states as (
+            select customer_id, occurred_at, mrr_amount_eur from events
+            where event_type in ('subscription.started', 'subscription.upgraded',
+                'subscription.downgraded', 'subscription.renewed')
+        ),
+        cancels as (
+            select customer_id, period_end_at from events
+            where event_type = 'subscription.cancelled'
+        ),
+        replayed as (
+            select
+                cuts.month_start_date,
+                states.customer_id,
+                arg_max(states.mrr_amount_eur, states.occurred_at) as mrr
+            from cuts
+            inner join states on states.occurred_at < cuts.cut_at
+            group by all
+        ),
+        expected as (
+            select
+                replayed.month_start_date,
+                replayed.customer_id,
+                case when cancels.period_end_at <= cuts.cut_at then 0 else replayed.mrr end
+                    as mrr
+            from replayed
+            inner join cuts using (month_start_date)
+            left join cancels using (customer_id)
+            where cancels.period_end_at is null
+                or cancels.period_end_at >= timezone('UTC', replayed.month_start_date::timestamp)
+        )
+        select
+            count(*) filter (where truth.mrr_amount_eur is distinct from expected.mrr),
+            count(*)
+        from expected
+        full join {truth} as truth using (month_start_date, customer_id)
+        """
+    ).fetchone()
+    assert compared > EFFECTS.customers
+    assert mismatched == 0
+    churned = duckdb.execute(
+        f"select count(*), max(churned_at) from '{effects_lake}/truth/churn/*.parquet'"
+    ).fetchone()
+    assert churned[0] > 0
+    assert churned[1] < dt.datetime(2025, 5, 31, tzinfo=dt.UTC)
+
+
+def test_slow_tickets_get_lower_csat(effects_lake: Path) -> None:
+    fast, slow = duckdb.execute(
+        f"""
+        select
+            avg(score) filter (tickets.full_resolution_calendar_minutes < 8 * 60),
+            avg(score) filter (tickets.full_resolution_calendar_minutes > 48 * 60)
+        from '{effects_lake}/truth/survey_responses/*.parquet' as surveys
+        inner join '{effects_lake}/truth/tickets/*.parquet' as tickets using (ticket_id)
+        where survey_type = 'csat'
+        """
+    ).fetchone()
+    assert fast - slow > 0.5
+
+
+def test_poor_experience_raises_churn(effects_lake: Path) -> None:
+    poor, good = duckdb.execute(
+        f"""
+        with experience as (
+            select customer_id, median(first_reply_calendar_minutes) as reply_minutes
+            from '{effects_lake}/truth/tickets/*.parquet' as tickets
+            inner join (
+                select distinct ticket_id, customer_id
+                from {_events(effects_lake, "ticket")} where event_type = 'ticket.created'
+            ) using (ticket_id)
+            group by customer_id
+            having count(*) >= 3
+        ),
+        ranked as (
+            select customer_id, ntile(4) over (order by reply_minutes) as quartile
+            from experience
+        )
+        select
+            avg((churn.customer_id is not null)::int) filter (quartile = 4),
+            avg((churn.customer_id is not null)::int) filter (quartile = 1)
+        from ranked
+        left join '{effects_lake}/truth/churn/*.parquet' as churn using (customer_id)
+        """
+    ).fetchone()
+    assert poor > 1.5 * good
+
+
+def test_injected_incident_raises_volume(effects_lake: Path) -> None:
+    per_day = dict(
+        duckdb.execute(
+            f"select cast(created_at as date), count(*) "
+            f"from '{effects_lake}/truth/tickets/*.parquet' group by all"
+        ).fetchall()
+    )
+    incident = per_day[EFFECTS.incident_date]
+    same_weekday = [per_day[EFFECTS.incident_date + dt.timedelta(days=7 * k)] for k in (-2, -1, 2)]
+    assert incident > 2 * max(same_weekday)
+    effects = {
+        row[0]
+        for row in duckdb.execute(
+            f"select effect from '{effects_lake}/truth/effects/*.parquet'"
+        ).fetchall()
+    }
+    assert effects == {"incident", "chatbot_launch", "staffing_cut", "price_change"}
+
+
+def test_defects_come_at_about_the_requested_rates(tmp_path: Path) -> None:
+    config = dataclasses.replace(CONFIG, customers=600, days=20, defects=0.05)
+    summary = simulate(config, tmp_path / "lake")
+    unique = summary.events - summary.defects["duplicates"]
+    for fault in ("duplicates", "late", "malformed"):
+        assert 0.035 < summary.defects[fault] / unique < 0.065, fault
+    lines = [
+        line
+        for path in (tmp_path / "inbox" / "simulator").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert len(lines) == summary.defects["malformed"]
+    assert all(isinstance(json.loads(line), dict) for line in lines[:50])
+    late = duckdb.execute(
+        f"select count(*) from {_events(tmp_path / 'lake', 'ticket')} "
+        "where received_at > occurred_at + interval 1 hour"
+    ).fetchone()[0]
+    assert late > 0
+    recorded = duckdb.execute(
+        f"select sum(malformed), sum(duplicates) from '{tmp_path}/lake/truth/defects/*.parquet'"
+    ).fetchone()
+    assert recorded == (summary.defects["malformed"], summary.defects["duplicates"])
+
+
+def test_live_mode_emits_only_what_has_happened(tmp_path: Path) -> None:
+    from simulator.live import live
+
+    config = dataclasses.replace(CONFIG, days=3, defects=0.0)
+    cutoffs = []
+    summary = live(
+        config,
+        tmp_path,
+        speed=3 * 86_400 / 2.0,
+        tick_seconds=0.05,
+        on_tick=lambda _summary, cutoff: cutoffs.append(cutoff),
+    )
+    assert len(cutoffs) > 3 and cutoffs == sorted(cutoffs)
+    batches = {p.name for p in (tmp_path / "raw").rglob("live-*.parquet")}
+    assert len(batches) > 3
+    # The whole window emitted: the same events as a backfill of it.
+    backfill = simulate(config, tmp_path / "backfill")
+    assert summary.events == backfill.events

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from servops.paths import SUPERSET_DIR, Home
-from servops.superset_bootstrap import bootstrap, metadata_db
+from servops.superset_bootstrap import bootstrap, load_roles, metadata_db
 
 pytestmark = pytest.mark.browser
 
@@ -17,58 +17,24 @@ ASSETS = SUPERSET_DIR / "assets"
 DASHBOARD = yaml.safe_load((ASSETS / "dashboards" / "support_overview.yaml").read_text())
 TOTAL_TICKETS = yaml.safe_load((ASSETS / "charts" / "total_tickets.yaml").read_text())
 
-# What each chart on the page shows now. A chart is done once it drew something, said it
-# has no data, or showed an error.
-CHART_STATES = """() => Array.from(
-  document.querySelectorAll('[data-test="chart-grid-component"]'),
-  (chart) => {
-    const alert = chart.querySelector('[role="alert"], .ant-alert-error');
-    const bigNumber = chart.querySelector('.header-line');
-    const state = {
-      name: chart.dataset.testChartName,
-      viz_type: chart.dataset.testVizType,
-      loading: chart.querySelector('[data-test="loading-indicator"]') !== null,
-      error: alert ? alert.innerText : null,
-      empty: chart.querySelector('.ant-empty') !== null,
-      drawn: chart.querySelector('[data-test="slice-container"] canvas') !== null
-        || (bigNumber !== null && bigNumber.innerText.trim() !== ''),
-      text: bigNumber ? bigNumber.innerText.trim() : null,
-    };
-    state.done = !state.loading && (state.error !== null || state.empty || state.drawn);
-    return state;
-  },
-)"""
 
-
-def bundle_chart_names() -> list[str]:
+def chart_names(config: dict) -> list[str]:
     return sorted(
         item["meta"]["sliceName"]
-        for item in DASHBOARD["position"].values()
+        for item in config["position"].values()
         if isinstance(item, dict) and item.get("type") == "CHART"
     )
 
 
-def test_support_overview_renders_every_chart(admin_page, superset_server):
+def test_support_overview_renders_every_chart(admin_page, superset_server, ui):
     page = admin_page
     home: Home = superset_server.home
-    expected = bundle_chart_names()
 
-    page.goto(f"{superset_server.url}/superset/dashboard/{DASHBOARD['slug']}/")
-    page.wait_for_function(
-        f"(count) => {{ const charts = ({CHART_STATES})();"
-        " return charts.length === count && charts.every((chart) => chart.done); }",
-        arg=len(expected),
-        timeout=90_000,
-    )
-    charts = page.evaluate(CHART_STATES)
-
-    page.wait_for_timeout(1500)  # let the line charts finish their drawing animation
-    screenshot = home.root / "screenshots" / "support-overview.png"
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshot), full_page=True)
+    charts = ui.open_dashboard(page, superset_server, DASHBOARD["slug"])
+    ui.save_screenshot(page, home, DASHBOARD["slug"])
 
     assert page.get_by_text(DASHBOARD["dashboard_title"]).first.is_visible()
-    assert sorted(chart["name"] for chart in charts) == expected
+    assert sorted(chart["name"] for chart in charts) == chart_names(DASHBOARD)
     failed = {chart["name"]: chart["error"] for chart in charts if chart["error"] is not None}
     assert not failed, f"charts with errors: {failed}"
     empty = [chart["name"] for chart in charts if chart["empty"] or not chart["drawn"]]
@@ -80,23 +46,39 @@ def test_support_overview_renders_every_chart(admin_page, superset_server):
     assert int(total["text"].replace(",", "")) == ticket_count
 
 
-def test_bootstrap_again_changes_nothing(published_home, superset_credentials):
-    """A second bootstrap succeeds, keeps the credentials, and duplicates nothing."""
+def test_bootstrap_again_changes_nothing(published_home, superset_credentials, users):
+    """A second bootstrap succeeds, keeps every credential, and duplicates nothing."""
     again = bootstrap(published_home, log=lambda line: print(line, flush=True))
 
     assert again == superset_credentials
     with sqlite3.connect(f"file:{metadata_db(published_home)}?mode=ro", uri=True) as metadata:
         counts = {
             table: metadata.execute(f"select count(*) from {table}").fetchone()[0]
-            for table in ("dashboards", "dbs", "tables", "slices", "dashboard_slices")
+            for table in (
+                "dashboards",
+                "dbs",
+                "tables",
+                "slices",
+                "dashboard_slices",
+                "row_level_security_filters",
+            )
         }
-        (slug,) = metadata.execute("select slug from dashboards").fetchone()
-    charts = len(bundle_chart_names())
+        slugs = {row[0] for row in metadata.execute("select slug from dashboards")}
+        role_names = {row[0] for row in metadata.execute("select name from ab_role")}
+        user_count = metadata.execute("select count(*) from ab_user").fetchone()[0]
+    dashboards = [
+        yaml.safe_load(path.read_text()) for path in (ASSETS / "dashboards").glob("*.yaml")
+    ]
+    placed = sum(len(chart_names(config)) for config in dashboards)
+    roles = load_roles()
     assert counts == {
-        "dashboards": 1,
+        "dashboards": len(dashboards),
         "dbs": 1,
         "tables": len(list((ASSETS / "datasets").rglob("*.yaml"))),
-        "slices": charts,
-        "dashboard_slices": charts,
+        "slices": len(list((ASSETS / "charts").glob("*.yaml"))),
+        "dashboard_slices": placed,
+        "row_level_security_filters": sum(len(role.get("rls") or {}) for role in roles),
     }
-    assert slug == DASHBOARD["slug"]
+    assert slugs == {config["slug"] for config in dashboards}
+    assert {role["name"] for role in roles} <= role_names
+    assert user_count == len(roles) + 1  # and the admin

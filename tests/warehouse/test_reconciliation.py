@@ -84,3 +84,88 @@ def test_daily_mart_adds_up_to_the_tickets(warehouse) -> None:
         """
     ).fetchone()
     assert median_hours == pytest.approx(expected)
+
+
+def _truth_of(home: Home, name: str) -> str:
+    return f"read_parquet('{home.truth}/{name}/*.parquet')"
+
+
+def test_ticket_reopens_and_one_touch_match_the_truth(warehouse, published_home: Home) -> None:
+    truth = _truth(published_home)
+    differences = warehouse.execute(
+        f"""
+        select
+            count(*) filter (where fct.reopen_count != truth.reopen_count),
+            count(*) filter (where fct.is_one_touch != truth.is_one_touch),
+            count(*) filter (where fct.last_solved_at
+                is distinct from timezone('UTC', truth.solved_at)),
+            count(*) filter (where truth.reopen_count > 0)
+        from marts.fct_tickets as fct
+        inner join {truth} as truth using (ticket_id)
+        """
+    ).fetchone()
+    assert differences[:3] == (0, 0, 0)
+    assert differences[3] > 0, "the fixture's company reopens some tickets"
+
+
+def test_mrr_matches_the_truth_to_the_cent(warehouse, published_home: Home) -> None:
+    truth = _truth_of(published_home, "mrr_monthly")
+    unmatched, wrong, rows = warehouse.execute(
+        f"""
+        select
+            count(*) filter (where fct.customer_id is null or truth.customer_id is null),
+            count(*) filter (where fct.mrr_amount != truth.mrr_amount_eur),
+            count(*)
+        from (select * from marts.fct_mrr_monthly where mrr_amount > 0) as fct
+        full join (select * from {truth} where mrr_amount_eur > 0) as truth
+            on fct.customer_id = truth.customer_id
+            and fct.month_start_date = truth.month_start_date
+        """
+    ).fetchone()
+    assert rows > 50
+    assert (unmatched, wrong) == (0, 0)
+    # Movements add up to the change in total MRR, month by month.
+    assert warehouse.execute(
+        """
+        select count(*) from (
+            select month_start_date, sum(mrr_movement_amount) as moved,
+                sum(mrr_amount) - sum(previous_mrr_amount) as changed
+            from marts.fct_mrr_monthly group by month_start_date
+        ) where moved != changed
+        """
+    ).fetchone() == (0,)
+
+
+def test_churn_matches_the_truth(warehouse, published_home: Home) -> None:
+    truth = _truth_of(published_home, "churn")
+    unmatched, churns = warehouse.execute(
+        f"""
+        select count(*) filter (where fct.customer_id is null or truth.customer_id is null),
+            count(*)
+        from marts.fct_customer_churn as fct
+        full join {truth} as truth
+            on fct.customer_id = truth.customer_id
+            and fct.churned_at = timezone('UTC', truth.churned_at)
+        """
+    ).fetchone()
+    assert churns > 0
+    assert unmatched == 0
+
+
+def test_survey_responses_match_the_truth(warehouse, published_home: Home) -> None:
+    truth = _truth_of(published_home, "survey_responses")
+    unmatched, wrong, total = warehouse.execute(
+        f"""
+        select
+            count(*) filter (where fct.response_id is null or truth.survey_id is null),
+            count(*) filter (where fct.score != truth.score
+                or fct.survey_type != truth.survey_type
+                or fct.customer_id != truth.customer_id
+                or fct.ticket_id is distinct from truth.ticket_id),
+            count(*)
+        from marts.fct_survey_responses as fct
+        full join {truth} as truth on fct.response_id = truth.survey_id
+        """
+    ).fetchone()
+    assert total > 20
+    assert (unmatched, wrong) == (0, 0)

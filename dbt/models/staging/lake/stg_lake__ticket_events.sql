@@ -2,7 +2,7 @@ with
 
 ticket_events as (
 
-    select * from {{ source('lake', 'ticket_events') }}
+    select * from {{ lake_source('ticket') }}
 
 ),
 
@@ -14,8 +14,10 @@ ranked as (
         row_number() over (
             partition by ticket_events.event_id
             order by ticket_events.received_at asc, ticket_events.occurred_at asc
-        ) as delivery_rank
+        ) as delivery_rank,
+        count(*) over (partition by ticket_events.event_id) as delivery_count
     from ticket_events
+    where {{ as_of_filter('ticket_events.occurred_at') }}
 
 ),
 
@@ -36,8 +38,17 @@ final as (
         cast(channel as varchar) as channel,
         cast(priority as varchar) as priority,
         cast(status as varchar) as status,
+        cast(previous_status as varchar) as previous_status,
         cast(author_type as varchar) as author_type,
-        cast(is_public as boolean) as is_public
+        cast(is_public as boolean) as is_public,
+        cast(previous_team_id as varchar) as previous_team_id,
+        cast(previous_priority as varchar) as previous_priority,
+        cast(escalation_tier as smallint) as escalation_tier,
+        cast(merged_into_ticket_id as varchar) as merged_into_ticket_id,
+        cast(macro_id as varchar) as macro_id,
+        cast(automation_rule_id as varchar) as automation_rule_id,
+        cast(subject as varchar) as subject,
+        cast(delivery_count as integer) as delivery_count
     from ranked
     where delivery_rank = 1
 

@@ -1,0 +1,53 @@
+"""The planning models' backtest figures against their baselines, on the bench company.
+
+Reuses the warehouse that ``bench.warehouse`` built in the same work directory; builds one
+(simulate, then dbt build) when run on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from bench.measure import run_measured
+from bench.run import Figure, Scale
+from servops.paths import DBT_PROJECT_DIR, Home
+
+NAME = "backtest"
+
+
+def _build(home: Home, scale: Scale, workdir: Path) -> Path:
+    env = {**os.environ, **home.env()}
+    bin_dir = Path(sys.executable).parent
+    simulate = [str(bin_dir / "servops"), "--home", str(home.root), "simulate"]
+    run_measured([*simulate, "--customers", str(scale.customers), "--days", str(scale.days)], env)
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    paths = ["--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")]
+    run_measured([str(bin_dir / "dbt"), "--quiet", "run", *project, *paths], env)
+    return home.build_db
+
+
+def run(scale: Scale, workdir: Path) -> list[Figure]:
+    from planning.report import backtest_figures
+
+    home = Home(workdir / "home")
+    database = next((db for db in (home.serving_db, home.build_db) if db.exists()), None)
+    if database is None:
+        database = _build(home, scale, workdir)
+    started = time.perf_counter()
+    with duckdb.connect(str(database), read_only=True) as connection:
+        figures = backtest_figures(connection)
+    seconds = time.perf_counter() - started
+    out = [
+        Figure(
+            NAME, f"{figure.model} {figure.metric} ({figure.method})", figure.value, "", figure.note
+        )
+        for figure in figures
+    ]
+    out.append(Figure(NAME, "all backtests", seconds, "s", "wall, in process"))
+    return out

@@ -1,0 +1,39 @@
+"""The Dagster instance settings servops writes: one writer of the build copy at a time."""
+
+from __future__ import annotations
+
+from servops.paths import Home
+
+# Every op that writes (or publishes from) the build copy runs in this pool; DuckDB allows one
+# writing process per file, so the pool has one slot. dbt's threads inside that op are fine.
+BUILD_POOL = "warehouse_build"
+BUILD_POOL_LIMIT = 1
+
+DAGSTER_YAML = f"""\
+# Written by servops; see dagster_project/lib/instance.py.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    # Only the "{BUILD_POOL}" pool is used: one op at a time writes the build copy.
+    default_limit: {BUILD_POOL_LIMIT}
+    granularity: op
+"""
+
+
+def write_instance_settings(home: Home) -> None:
+    """Write ``<home>/dagster/dagster.yaml`` unless it already sets pool limits.
+
+    A file from an older servops (telemetry only) is replaced; one with its own
+    ``concurrency:`` section is a person's choice and is left alone.
+    """
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    settings = home.dagster_home / "dagster.yaml"
+    if settings.exists() and "concurrency:" in settings.read_text():
+        return
+    settings.write_text(DAGSTER_YAML)
+
+
+def set_build_pool_limit(instance) -> None:
+    """Make the build pool's limit explicit in the instance (it shows in the UI's Pools tab)."""
+    instance.event_log_storage.set_concurrency_slots(BUILD_POOL, BUILD_POOL_LIMIT)

@@ -1,0 +1,47 @@
+with
+
+agent_events as (
+
+    select * from {{ lake_source('agent') }}
+
+),
+
+ranked as (
+
+    select
+        agent_events.*,
+        -- First received wins: a redelivered event (same event_id) arrives later.
+        row_number() over (
+            partition by agent_events.event_id
+            order by agent_events.received_at asc, agent_events.occurred_at asc
+        ) as delivery_rank,
+        count(*) over (partition by agent_events.event_id) as delivery_count
+    from agent_events
+    where {{ as_of_filter('agent_events.occurred_at') }}
+
+),
+
+final as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(event_type as varchar) as event_type,
+        cast(schema_version as integer) as schema_version,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at,
+        cast(event_date as date) as event_date,
+        cast(source as varchar) as source_system,
+        cast(agent_id as varchar) as agent_id,
+        cast(team_id as varchar) as team_id,
+        cast(agent_name as varchar) as agent_name,
+        cast(shift_id as varchar) as shift_id,
+        cast(agent_status as varchar) as agent_status,
+        cast(skills as varchar) as skills,
+        cast(timezone as varchar) as timezone,
+        cast(delivery_count as integer) as delivery_count
+    from ranked
+    where delivery_rank = 1
+
+)
+
+select * from final

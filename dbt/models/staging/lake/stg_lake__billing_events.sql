@@ -1,0 +1,52 @@
+with
+
+billing_events as (
+
+    select * from {{ lake_source('billing') }}
+
+),
+
+ranked as (
+
+    select
+        billing_events.*,
+        -- First received wins: a redelivered event (same event_id) arrives later.
+        row_number() over (
+            partition by billing_events.event_id
+            order by billing_events.received_at asc, billing_events.occurred_at asc
+        ) as delivery_rank,
+        count(*) over (partition by billing_events.event_id) as delivery_count
+    from billing_events
+    where {{ as_of_filter('billing_events.occurred_at') }}
+
+),
+
+final as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(event_type as varchar) as event_type,
+        cast(schema_version as integer) as schema_version,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at,
+        cast(event_date as date) as event_date,
+        cast(source as varchar) as source_system,
+        cast(customer_id as varchar) as customer_id,
+        cast(subscription_id as varchar) as subscription_id,
+        cast(plan_id as varchar) as plan_id,
+        cast(billing_period as varchar) as billing_period,
+        cast(mrr_amount_eur as decimal(18, 2)) as mrr_amount_eur,
+        cast(previous_mrr_amount_eur as decimal(18, 2)) as previous_mrr_amount_eur,
+        cast(discount_pct as double) as discount_pct,
+        {{ utc_timestamp('period_end_at') }} as period_end_at,
+        cast(invoice_id as varchar) as invoice_id,
+        cast(amount_eur as decimal(18, 2)) as amount_eur,
+        cast(attempt_number as smallint) as attempt_number,
+        cast(failure_reason as varchar) as failure_reason,
+        cast(delivery_count as integer) as delivery_count
+    from ranked
+    where delivery_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,50 @@
+with
+
+customer_events as (
+
+    select * from {{ lake_source('customer') }}
+
+),
+
+ranked as (
+
+    select
+        customer_events.*,
+        -- First received wins: a redelivered event (same event_id) arrives later.
+        row_number() over (
+            partition by customer_events.event_id
+            order by customer_events.received_at asc, customer_events.occurred_at asc
+        ) as delivery_rank,
+        count(*) over (partition by customer_events.event_id) as delivery_count
+    from customer_events
+    where {{ as_of_filter('customer_events.occurred_at') }}
+
+),
+
+final as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(event_type as varchar) as event_type,
+        cast(schema_version as integer) as schema_version,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at,
+        cast(event_date as date) as event_date,
+        cast(source as varchar) as source_system,
+        cast(customer_id as varchar) as customer_id,
+        cast(company_name as varchar) as company_name,
+        cast(segment as varchar) as segment,
+        cast(region as varchar) as region,
+        cast(country as varchar) as country,
+        cast(timezone as varchar) as timezone,
+        cast(size_band as varchar) as size_band,
+        cast(contact_id as varchar) as contact_id,
+        cast(contact_name as varchar) as contact_name,
+        cast(contact_email as varchar) as contact_email,
+        cast(delivery_count as integer) as delivery_count
+    from ranked
+    where delivery_rank = 1
+
+)
+
+select * from final

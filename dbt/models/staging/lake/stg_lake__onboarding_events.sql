@@ -1,0 +1,43 @@
+with
+
+onboarding_events as (
+
+    select * from {{ lake_source('onboarding') }}
+
+),
+
+ranked as (
+
+    select
+        onboarding_events.*,
+        -- First received wins: a redelivered event (same event_id) arrives later.
+        row_number() over (
+            partition by onboarding_events.event_id
+            order by onboarding_events.received_at asc, onboarding_events.occurred_at asc
+        ) as delivery_rank,
+        count(*) over (partition by onboarding_events.event_id) as delivery_count
+    from onboarding_events
+    where {{ as_of_filter('onboarding_events.occurred_at') }}
+
+),
+
+final as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(event_type as varchar) as event_type,
+        cast(schema_version as integer) as schema_version,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at,
+        cast(event_date as date) as event_date,
+        cast(source as varchar) as source_system,
+        cast(customer_id as varchar) as customer_id,
+        cast(milestone as varchar) as milestone,
+        cast(milestone_order as smallint) as milestone_order,
+        cast(delivery_count as integer) as delivery_count
+    from ranked
+    where delivery_rank = 1
+
+)
+
+select * from final

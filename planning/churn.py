@@ -1,0 +1,127 @@
+"""Churn risk: a logistic regression on account snapshots, backtested on a later window.
+
+Each training row is an account at a snapshot date with features from the trailing window
+and a label: did the account churn within the following ``horizon`` days. Logistic
+regression (scikit-learn; median imputation, standardised features) was picked over boosted
+trees: with a few thousand accounts it is as accurate, trains in milliseconds, and its
+coefficients say which signal drives the risk, which a customer-success lead can act on.
+
+The backtest trains on snapshots whose labels were fully known before the cut-off and scores
+the snapshot at the cut-off; the figures are AUC and top-decile lift, against two baselines:
+the inverted health score (no learning) and a coin flip (AUC 0.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planning import PlanningInputError
+from planning._checks import require_columns
+from planning.backtest import roc_auc, top_lift
+
+
+def build_model():
+    """The untrained pipeline: impute medians, standardise, L2 logistic regression."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=1000),
+    )
+
+
+def train_churn_model(frame: pd.DataFrame, features: list[str], label: str):
+    """Fit the model on ``frame``; raises if the labels hold only one class."""
+    require_columns(frame, [*features, label], "churn training data")
+    labels = frame[label].astype(bool)
+    if labels.nunique() < 2:
+        raise PlanningInputError(
+            f"churn training data: {len(frame)} rows but only "
+            f"{'churned' if labels.all() else 'retained'} accounts; need both to learn from"
+        )
+    return build_model().fit(frame[features].astype(float), labels)
+
+
+def churn_probability(model, frame: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """The model's probability that each row's account churns within the horizon."""
+    return model.predict_proba(frame[features].astype(float))[:, 1]
+
+
+@dataclass(frozen=True)
+class ChurnBacktest:
+    """Figures on the held-out (later) window."""
+
+    auc_model: float
+    auc_health_baseline: float
+    lift_model: float
+    lift_health_baseline: float
+    train_rows: int
+    test_rows: int
+    test_churn_rate: float
+    coefficients: dict[str, float]
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                ("auc", "logistic_regression", self.auc_model),
+                ("auc", "health_score", self.auc_health_baseline),
+                ("auc", "random", 0.5),
+                ("top_decile_lift", "logistic_regression", self.lift_model),
+                ("top_decile_lift", "health_score", self.lift_health_baseline),
+                ("top_decile_lift", "random", 1.0),
+            ],
+            columns=["metric", "method", "value"],
+        ).assign(
+            train_rows=self.train_rows,
+            test_rows=self.test_rows,
+            test_churn_rate=self.test_churn_rate,
+        )
+
+
+def backtest_churn(
+    frame: pd.DataFrame,
+    features: list[str],
+    *,
+    label: str = "is_churned_within_horizon",
+    snapshot_column: str = "snapshot_date",
+    label_known_column: str = "label_known_date",
+    health_column: str = "health_score",
+    cutoff=None,
+) -> ChurnBacktest:
+    """Train on rows whose label was known by ``cutoff`` (default: the latest snapshot),
+    test on the rows at the ``cutoff`` snapshot."""
+    require_columns(
+        frame, [*features, label, snapshot_column, label_known_column], "churn backtest input"
+    )
+    snapshot = pd.to_datetime(frame[snapshot_column])
+    cutoff = pd.Timestamp(cutoff) if cutoff is not None else snapshot.max()
+    train = frame[pd.to_datetime(frame[label_known_column]) <= cutoff]
+    test = frame[snapshot == cutoff]
+    if test.empty:
+        raise PlanningInputError(f"churn backtest: no snapshot at the cut-off {cutoff.date()}")
+    model = train_churn_model(train, features, label)
+    scores = churn_probability(model, test, features)
+    labels = test[label].astype(bool).to_numpy()
+    if health_column in test:
+        health = test[health_column].astype(float)
+        baseline = -health.fillna(health.median()).to_numpy()
+    else:
+        baseline = np.zeros(len(test))
+    coefficients = model[-1].coef_[0]
+    return ChurnBacktest(
+        auc_model=roc_auc(labels, scores),
+        auc_health_baseline=roc_auc(labels, baseline),
+        lift_model=top_lift(labels, scores),
+        lift_health_baseline=top_lift(labels, baseline),
+        train_rows=len(train),
+        test_rows=len(test),
+        test_churn_rate=float(labels.mean()),
+        coefficients=dict(zip(features, map(float, coefficients), strict=True)),
+    )

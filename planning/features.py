@@ -1,0 +1,161 @@
+"""Inputs the planning models read from the warehouse's marts (one place for the SQL).
+
+Each function takes a DuckDB connection (or dbt's session) whose ``marts`` schema holds the
+marts, and returns a pandas DataFrame. A mart that does not exist yet gives ``None``, so a
+caller can say what is missing instead of failing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+DAILY_CONTACTS_SQL = """
+select 'ticket' as contact_type, team_id, channel, created_date as date_day,
+    count(*) as contact_count
+from {schema}.fct_tickets
+group by all
+{conversations}
+"""
+
+CONVERSATIONS_SQL = """
+union all
+select 'conversation' as contact_type, coalesce(team_id, 'unassigned') as team_id,
+    channel, started_date as date_day, count(*) as contact_count
+from {schema}.fct_conversations
+group by all
+"""
+
+HORIZON_DAYS = 90
+
+# Account snapshots at each month end: trailing-90-day support experience, payments and
+# onboarding, and whether the account churned within the next 90 days.
+SNAPSHOTS_SQL = """
+with
+bounds as (
+    select min(created_date) as first_date, max(created_date) as last_date
+    from {schema}.fct_tickets
+),
+snapshots as (
+    select cast(month_end as date) as snapshot_date
+    from bounds,
+        unnest(generate_series(
+            cast(date_trunc('month', first_date) + interval 3 month - interval 1 day as date),
+            last_date, interval 1 month)) as spine (month_end)
+),
+customers as (select distinct customer_id from {schema}.fct_mrr_monthly),
+churn as (
+    select customer_id, min(churned_date) as churned_date
+    from {schema}.fct_customer_churn group by customer_id
+),
+grid as (
+    select customers.customer_id, snapshots.snapshot_date, churn.churned_date
+    from customers cross join snapshots
+    left join churn on churn.customer_id = customers.customer_id
+    -- Scores stop at churn: no snapshot on or after an account's churn date.
+    where churn.churned_date is null or churn.churned_date > snapshots.snapshot_date
+),
+tickets as (
+    select grid.customer_id, grid.snapshot_date,
+        count(fct_tickets.ticket_id) * 30.0 / 90 as tickets_per_30_days,
+        median(fct_tickets.full_resolution_calendar_minutes) / 60 as median_resolution_hours
+    from grid
+    left join {schema}.fct_tickets
+        on fct_tickets.customer_id = grid.customer_id
+        and fct_tickets.created_date > grid.snapshot_date - interval 90 day
+        and fct_tickets.created_date <= grid.snapshot_date
+    group by all
+),
+surveys as (
+    select grid.customer_id, grid.snapshot_date,
+        100.0 * avg(case when survey_type = 'csat' then cast(is_satisfied as int) end)
+            as csat_pct,
+        avg(case when survey_type = 'nps' then nps_points end) as nps_score
+    from grid
+    inner join {schema}.fct_survey_responses as responses
+        on responses.customer_id = grid.customer_id
+        and responses.responded_date > grid.snapshot_date - interval 90 day
+        and responses.responded_date <= grid.snapshot_date
+    group by all
+),
+payments as (
+    select grid.customer_id, grid.snapshot_date,
+        sum(coalesce(failed_payment_count, 0)) as payment_failure_count
+    from grid
+    inner join {schema}.fct_invoices as invoices
+        on invoices.customer_id = grid.customer_id
+        and invoices.issued_date > grid.snapshot_date - interval 90 day
+        and invoices.issued_date <= grid.snapshot_date
+    group by all
+),
+onboarding as (
+    select grid.customer_id, grid.snapshot_date,
+        100.0 * count(distinct milestone) filter (where reached_at <= grid.snapshot_date)
+            / nullif((select count(distinct milestone) from {schema}.fct_onboarding), 0)
+            as onboarding_completion_pct
+    from grid
+    inner join {schema}.fct_onboarding as milestones
+        on milestones.customer_id = grid.customer_id
+    group by all
+)
+select grid.customer_id, grid.snapshot_date, grid.churned_date,
+    cast(grid.snapshot_date + interval {horizon} day as date) as label_known_date,
+    coalesce(grid.churned_date <= grid.snapshot_date + interval {horizon} day, false)
+        as is_churned_within_horizon,
+    coalesce(payments.payment_failure_count, 0) as payment_failure_count,
+    surveys.csat_pct, surveys.nps_score,
+    tickets.median_resolution_hours, tickets.tickets_per_30_days,
+    cast(null as double) as self_service_share,
+    onboarding.onboarding_completion_pct
+from grid
+left join tickets using (customer_id, snapshot_date)
+left join surveys using (customer_id, snapshot_date)
+left join payments using (customer_id, snapshot_date)
+left join onboarding using (customer_id, snapshot_date)
+"""
+
+
+def _exists(connection, schema: str, table: str) -> bool:
+    found = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    return bool(found)
+
+
+def daily_contacts(connection, schema: str = "marts") -> pd.DataFrame:
+    """Contacts per type (ticket, conversation), team, channel and day."""
+    conversations = (
+        CONVERSATIONS_SQL.format(schema=schema)
+        if _exists(connection, schema, "fct_conversations")
+        else ""
+    )
+    sql = DAILY_CONTACTS_SQL.format(schema=schema, conversations=conversations)
+    return connection.execute(sql).df()
+
+
+SNAPSHOT_MARTS = (
+    "fct_tickets",
+    "fct_mrr_monthly",
+    "fct_customer_churn",
+    "fct_survey_responses",
+    "fct_invoices",
+    "fct_onboarding",
+)
+
+
+def account_snapshots(connection, schema: str = "marts") -> pd.DataFrame | None:
+    """Monthly account snapshots with health inputs and the churn label; None while a mart
+    they need is missing."""
+    if not all(_exists(connection, schema, table) for table in SNAPSHOT_MARTS):
+        return None
+    return connection.execute(SNAPSHOTS_SQL.format(schema=schema, horizon=HORIZON_DAYS)).df()
+
+
+def monthly_mrr(connection, schema: str = "marts") -> pd.DataFrame | None:
+    """MRR per customer and month (plan_id 'all' until the mart carries the plan)."""
+    if not _exists(connection, schema, "fct_mrr_monthly"):
+        return None
+    return connection.execute(
+        f"select customer_id, month_start_date, mrr_amount, 'all' as plan_id "
+        f"from {schema}.fct_mrr_monthly where mrr_amount > 0"
+    ).df()
