@@ -82,6 +82,11 @@ class Home:
             "SERVOPS_SERVING_DB": str(self.serving_db),
             "DAGSTER_HOME": str(self.dagster_home),
             "SUPERSET_HOME": str(self.superset_dir),
+            # numpy sets and then deletes these while it is first imported; when a dbt Python
+            # model imports it in one thread as another reads os.environ, dbt fails with a
+            # KeyError. Set for good, numpy leaves os.environ alone.
+            "OPENBLAS_MAIN_FREE": "1",
+            "GOTOBLAS_MAIN_FREE": "1",
         }
 
 
