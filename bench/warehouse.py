@@ -49,7 +49,7 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
         env,
     )
     events = duckdb.execute(
-        f"select count(*) from read_parquet('{home.raw}/*/*/*.parquet')"
+        f"select count(*) from read_parquet('{home.raw}/*/*/*.parquet', union_by_name = true)"
     ).fetchone()[0]
     figures += [
         Figure(NAME, "events simulated", events, "events"),
@@ -60,7 +60,10 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
     ]
 
     with duckdb.connect() as connection:
-        lake = f"read_parquet('{home.raw}/*/*/*.parquet', hive_partitioning = true)"
+        lake = (
+            f"read_parquet('{home.raw}/*/*/*.parquet', "
+            "hive_partitioning = true, union_by_name = true)"
+        )
         floor_ms, _ = repeat_ms(
             lambda: connection.execute(
                 f"create or replace temp table lake as select * from {lake}"
