@@ -6,18 +6,9 @@ agent_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        agent_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by agent_events.event_id
-            order by agent_events.received_at asc, agent_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by agent_events.event_id) as delivery_count
-    from agent_events
-    where {{ as_of_filter('agent_events.occurred_at') }}
+    {{ first_deliveries('agent_events') }}
 
 ),
 
@@ -39,8 +30,7 @@ final as (
         cast(skills as varchar) as skills,
         cast(timezone as varchar) as timezone,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -6,18 +6,9 @@ billing_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        billing_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by billing_events.event_id
-            order by billing_events.received_at asc, billing_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by billing_events.event_id) as delivery_count
-    from billing_events
-    where {{ as_of_filter('billing_events.occurred_at') }}
+    {{ first_deliveries('billing_events') }}
 
 ),
 
@@ -44,8 +35,7 @@ final as (
         cast(attempt_number as smallint) as attempt_number,
         cast(failure_reason as varchar) as failure_reason,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -6,18 +6,9 @@ chat_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        chat_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by chat_events.event_id
-            order by chat_events.received_at asc, chat_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by chat_events.event_id) as delivery_count
-    from chat_events
-    where {{ as_of_filter('chat_events.occurred_at') }}
+    {{ first_deliveries('chat_events') }}
 
 ),
 
@@ -40,8 +31,7 @@ final as (
         cast(resolution_type as varchar) as resolution_type,
         cast(article_id as varchar) as article_id,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

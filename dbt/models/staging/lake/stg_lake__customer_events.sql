@@ -6,18 +6,9 @@ customer_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        customer_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by customer_events.event_id
-            order by customer_events.received_at asc, customer_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by customer_events.event_id) as delivery_count
-    from customer_events
-    where {{ as_of_filter('customer_events.occurred_at') }}
+    {{ first_deliveries('customer_events') }}
 
 ),
 
@@ -42,8 +33,7 @@ final as (
         cast(contact_name as varchar) as contact_name,
         cast(contact_email as varchar) as contact_email,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -6,18 +6,9 @@ kb_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        kb_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by kb_events.event_id
-            order by kb_events.received_at asc, kb_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by kb_events.event_id) as delivery_count
-    from kb_events
-    where {{ as_of_filter('kb_events.occurred_at') }}
+    {{ first_deliveries('kb_events') }}
 
 ),
 
@@ -38,8 +29,7 @@ final as (
         cast(result_count as integer) as result_count,
         cast(is_helpful as boolean) as is_helpful,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -6,18 +6,9 @@ onboarding_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        onboarding_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by onboarding_events.event_id
-            order by onboarding_events.received_at asc, onboarding_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by onboarding_events.event_id) as delivery_count
-    from onboarding_events
-    where {{ as_of_filter('onboarding_events.occurred_at') }}
+    {{ first_deliveries('onboarding_events') }}
 
 ),
 
@@ -35,8 +26,7 @@ final as (
         cast(milestone as varchar) as milestone,
         cast(milestone_order as smallint) as milestone_order,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

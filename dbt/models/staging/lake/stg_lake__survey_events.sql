@@ -6,18 +6,9 @@ survey_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        survey_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by survey_events.event_id
-            order by survey_events.received_at asc, survey_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by survey_events.event_id) as delivery_count
-    from survey_events
-    where {{ as_of_filter('survey_events.occurred_at') }}
+    {{ first_deliveries('survey_events') }}
 
 ),
 
@@ -41,8 +32,7 @@ final as (
         cast(score as smallint) as score,
         cast(comment as varchar) as comment,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 

@@ -6,18 +6,9 @@ ticket_events as (
 
 ),
 
-ranked as (
+first_deliveries as (
 
-    select
-        ticket_events.*,
-        -- First received wins: a redelivered event (same event_id) arrives later.
-        row_number() over (
-            partition by ticket_events.event_id
-            order by ticket_events.received_at asc, ticket_events.occurred_at asc
-        ) as delivery_rank,
-        count(*) over (partition by ticket_events.event_id) as delivery_count
-    from ticket_events
-    where {{ as_of_filter('ticket_events.occurred_at') }}
+    {{ first_deliveries('ticket_events') }}
 
 ),
 
@@ -49,8 +40,7 @@ final as (
         cast(automation_rule_id as varchar) as automation_rule_id,
         cast(subject as varchar) as subject,
         cast(delivery_count as integer) as delivery_count
-    from ranked
-    where delivery_rank = 1
+    from first_deliveries
 
 )
 
