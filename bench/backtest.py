@@ -50,4 +50,26 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
         for figure in figures
     ]
     out.append(Figure(NAME, "all backtests", seconds, "s", "wall, in process"))
+    out.extend(_volume_refit_cost(database))
+    return out
+
+
+def _volume_refit_cost(database: Path) -> list[Figure]:
+    """CPU seconds of the 4-origin volume backtest when each origin re-runs the first
+    origin's parameters (what the build does) against refitting at every origin."""
+    from planning.backtest import backtest_volume
+    from planning.features import daily_contacts
+
+    with duckdb.connect(str(database), read_only=True) as connection:
+        daily = daily_contacts(connection)
+    keys = ["contact_type", "team_id", "channel"]
+    out = []
+    for refit in (False, True):
+        started = time.process_time()
+        result = backtest_volume(daily, keys, horizon_weeks=4, max_origins=4, refit=refit)
+        label = "refit every origin" if refit else "parameters reused"
+        note = f"WAPE {result.wape_model:.3f} vs seasonal naive {result.wape_baseline:.3f}"
+        out.append(
+            Figure(NAME, f"volume backtest, {label}", time.process_time() - started, "s", note)
+        )
     return out

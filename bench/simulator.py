@@ -1,64 +1,117 @@
-"""The simulator alone: events/s generated and written to the lake, and peak memory.
+"""The simulator alone: events/s generated and written to the lake, peak memory, history's cost.
 
-Each measurement runs in a child process (``run_measured``: wall time and peak RSS). The
-cost of a day, a year and five years of history is measured at this scale's customer count
-for one day and for the scale's window, and extrapolated linearly from the window.
+Each measurement runs in a child process (``run_measured``: wall time and peak RSS of the
+largest process). Throughput is measured at a scale of at least 10 million events:
+``THROUGHPUT_CUSTOMERS`` accounts (or the scale's, if more) for as many days as reach
+``THROUGHPUT_EVENTS``, with the default worker count and with one process. The cost of a
+day, a year and five years of history is measured (not extrapolated) at the default company
+size of ``servops simulate`` (``SimulationConfig().customers``).
+
+Besides wall time each run reports CPU seconds (all its processes): on a shared machine the
+events per CPU second say more about the code than the events per wall second.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import shutil
 import sys
 from pathlib import Path
 
 from bench.measure import run_measured
 from bench.run import Figure, Scale
+from simulator.config import SimulationConfig
 
 NAME = "simulator"
+THROUGHPUT_CUSTOMERS = 100_000
+THROUGHPUT_EVENTS = 10_000_000
+# Events per account and day at the default settings (measured), to size the window.
+EVENTS_PER_CUSTOMER_DAY = 0.6
+HISTORY_DAYS = {"1 day": 1, "1 year": 365, "5 years": 1826}
 CHILD = """
-import datetime as dt, json, sys
+import datetime as dt, json, resource, sys
 from pathlib import Path
 from simulator.config import SimulationConfig
 from simulator.run import simulate
-customers, days, out = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
-config = SimulationConfig(seed=1, customers=customers, days=days, start=dt.date(2024, 1, 1))
-summary = simulate(config, out / "lake")
-(out / "summary.json").write_text(json.dumps(
-    {"events": summary.events, "seconds": summary.seconds, "files": summary.files_written}))
+
+def main():
+    customers, days, out = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    workers = int(sys.argv[4]) if sys.argv[4] != "auto" else None
+    config = SimulationConfig(seed=1, customers=customers, days=days, start=dt.date(2024, 1, 1))
+    summary = simulate(config, out / "lake", workers=workers)
+    cpu = sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF),
+                      resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+    (out / "summary.json").write_text(json.dumps({
+        "events": summary.events, "seconds": summary.seconds, "files": summary.files_written,
+        "cpu_seconds": cpu,
+    }))
+
+if __name__ == "__main__":  # worker processes are spawned and import this module
+    main()
 """
 
 
-def _simulate(customers: int, days: int, workdir: Path) -> tuple[dict, float, float]:
-    out = workdir / f"sim-{customers}-{days}"
+def _simulate(
+    customers: int, days: int, workdir: Path, workers: str = "auto"
+) -> tuple[dict, float, float]:
+    out = workdir / f"sim-{customers}-{days}-{workers}"
     out.mkdir(parents=True, exist_ok=True)
-    wall, peak = run_measured([sys.executable, "-c", CHILD, str(customers), str(days), str(out)])
+    command = [sys.executable, "-c", CHILD, str(customers), str(days), str(out), workers]
+    wall, peak = run_measured(command)
     return json.loads((out / "summary.json").read_text()), wall, peak
+
+
+def throughput_scale(scale: Scale) -> tuple[int, int]:
+    """(customers, days) of the throughput run: at least ``THROUGHPUT_EVENTS`` events."""
+    customers = max(scale.customers, THROUGHPUT_CUSTOMERS)
+    days = math.ceil(THROUGHPUT_EVENTS / (customers * EVENTS_PER_CUSTOMER_DAY))
+    return customers, max(days, scale.days if customers == scale.customers else 0)
 
 
 def run(scale: Scale, workdir: Path) -> list[Figure]:
     figures = []
-    summary, wall, peak = _simulate(scale.customers, scale.days, workdir)
-    note = f"{scale.customers:,} customers x {scale.days} days"
-    rate = summary["events"] / summary["seconds"]
-    figures += [
-        Figure(NAME, "events", summary["events"], "events", note),
-        Figure(NAME, "generate+write", summary["seconds"], "s", "in process, after imports"),
-        Figure(NAME, "events/s", rate, "events/s", "generated and written to Parquet"),
-        Figure(NAME, "peak memory", peak, "MiB", "resident, child process"),
-        Figure(NAME, "process wall", wall, "s", "incl. interpreter start and imports"),
-        Figure(NAME, "files", summary["files"], "files", "one per stream, event date, chunk"),
-    ]
-    one_day, _, _ = _simulate(scale.customers, 1, workdir)
-    per_day = summary["seconds"] / scale.days
-    figures += [
-        Figure(
-            NAME,
-            "cost of 1 day",
-            one_day["seconds"],
-            "s",
-            f"measured, {one_day['events']:,} events",
-        ),
-        Figure(NAME, "cost of 1 year", per_day * 365, "s", "extrapolated from the window"),
-        Figure(NAME, "cost of 5 years", per_day * 1826, "s", "extrapolated from the window"),
-    ]
+    customers, days = throughput_scale(scale)
+    for workers in ("auto", "1"):
+        summary, wall, peak = _simulate(customers, days, workdir, workers)
+        label = "" if workers == "auto" else " (1 process)"
+        note = f"{customers:,} customers x {days} days, workers {workers}"
+        figures += [
+            Figure(NAME, "events" + label, summary["events"], "events", note),
+            Figure(
+                NAME,
+                "events/s" + label,
+                summary["events"] / summary["seconds"],
+                "events/s",
+                "generated and written to Parquet, in process after imports",
+            ),
+            Figure(
+                NAME,
+                "events per CPU s" + label,
+                summary["events"] / summary["cpu_seconds"],
+                "events/s",
+                "all processes' user+sys time, incl. imports and the world",
+            ),
+            Figure(NAME, "peak memory" + label, peak, "MiB", "resident, largest process"),
+            Figure(NAME, "process wall" + label, wall, "s", "incl. interpreter start, imports"),
+            Figure(NAME, "files" + label, summary["files"], "files", "stream x event date x chunk"),
+        ]
+        # Free the disk between runs: a 10 M event lake takes about a gigabyte.
+        shutil.rmtree(workdir / f"sim-{customers}-{days}-{workers}", ignore_errors=True)
+    default = SimulationConfig().customers
+    for label, history in HISTORY_DAYS.items():
+        summary, wall, _ = _simulate(default, history, workdir)
+        figures.append(
+            Figure(
+                NAME,
+                f"cost of {label}",
+                summary["seconds"],
+                "s",
+                f"measured, {default:,} customers, {summary['events']:,} events, "
+                f"{wall:.1f} s with process start",
+            )
+        )
     return figures

@@ -58,6 +58,24 @@ def read_csv_rows(path: Path) -> list[dict]:
         raise UnreadableInput(path, error.strerror or str(error)) from None
 
 
+def table_columns(path: Path) -> list[str]:
+    """The column names of a CSV (its header) or Parquet file, even one without rows."""
+    if Path(path).suffix.lower() == ".parquet":
+        try:
+            return pq.read_schema(path).names
+        except (pa.ArrowException, OSError) as error:
+            raise UnreadableInput(path, f"not a readable Parquet file ({error})") from None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except UnicodeDecodeError as error:
+        raise UnreadableInput(path, f"not UTF-8 at byte {error.start}") from None
+    except csv.Error as error:
+        raise UnreadableInput(path, f"broken CSV: {error}", line=1) from None
+    except OSError as error:
+        raise UnreadableInput(path, error.strerror or str(error)) from None
+
+
 def read_table_rows(path: Path) -> list[dict]:
     """Rows of a table landed by an ELT tool, as CSV or Parquet (by file extension)."""
     if Path(path).suffix.lower() == ".parquet":

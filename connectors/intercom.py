@@ -122,13 +122,15 @@ def conversation_candidates(conversation: dict, position: int) -> Iterator[Candi
             )
         elif part_type == "close":
             if kind == "bot":
+                # A bot closing without the customer confirming is Intercom's "assumed"
+                # resolution, in the contract's vocabulary (confirmed, assumed).
                 yield Candidate(
                     position,
                     {
                         **event,
                         "event_id": f"{event['event_id']}:bot_resolved",
                         "event_type": "conversation.bot_resolved",
-                        "resolution_type": "closed_by_bot",
+                        "resolution_type": "assumed",
                         "author_type": "bot",
                     },
                 )

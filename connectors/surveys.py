@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors._common import read_csv_rows, utc_iso
+from connectors._common import read_csv_rows, table_columns, utc_iso
 from servops.events import SURVEY_TYPES
 from servops.ingest import WRONG_TYPE, Candidate, UnreadableInput
 
@@ -63,14 +63,14 @@ def read(
     if survey_type not in SURVEY_TYPES:
         raise UnreadableInput(path, f"survey type {survey_type!r} is not one of {SURVEY_TYPES}")
     rows = read_csv_rows(path)
-    if not rows:
-        return
-    columns = resolve_columns(list(rows[0]), mapping)
-    missing = [name for name in REQUIRED if name not in columns or columns[name] not in rows[0]]
+    # The header is checked even without rows: a file of another shape is an error.
+    headers = list(rows[0]) if rows else table_columns(path)
+    columns = resolve_columns(headers, mapping)
+    missing = [name for name in REQUIRED if name not in columns or columns[name] not in headers]
     if missing:
         raise UnreadableInput(
             path,
-            f"no column for {missing}; map them with --map field=Header (headers: {list(rows[0])})",
+            f"no column for {missing}; map them with --map field=Header (headers: {headers})",
             line=1,
         )
     for row_number, row in enumerate(rows, start=2):  # line 1 is the header

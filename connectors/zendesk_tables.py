@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors._common import read_table_rows, text_id, utc_iso
+from connectors._common import read_table_rows, table_columns, text_id, utc_iso
 from connectors.zendesk import AGENT_ROLES, channel, status
 from servops.ingest import Candidate, UnreadableInput
 
@@ -56,10 +56,12 @@ def _sibling(path: Path, table: str) -> list[dict]:
 
 def _rows(path: Path, table: str) -> list[dict]:
     rows = read_table_rows(path)
-    if rows:
-        missing = [column for column in REQUIRED_COLUMNS[table] if column not in rows[0]]
-        if missing:
-            raise UnreadableInput(path, f"the {table} table lacks column(s) {missing}")
+    # Checked on the header even without rows: a file of the wrong shape is an error, not
+    # an empty table.
+    columns = list(rows[0]) if rows else table_columns(path)
+    missing = [column for column in REQUIRED_COLUMNS[table] if column not in columns]
+    if missing:
+        raise UnreadableInput(path, f"the {table} table lacks column(s) {missing}")
     return rows
 
 

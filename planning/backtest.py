@@ -17,7 +17,7 @@ from planning import PlanningInputError
 from planning.forecast import (
     SEASON,
     daily_counts,
-    forecast_paths,
+    forecast_point,
     last_full_week_end,
     seasonal_naive,
     weekly_sums,
@@ -102,12 +102,16 @@ def backtest_volume(
     date_column: str = "date_day",
     count_column: str = "contact_count",
     robust: bool = True,
-    n_paths: int = 50,
+    refit: bool = False,
 ) -> VolumeBacktest:
     """Rolling-origin backtest of the weekly volume forecast against the seasonal naive.
 
     Origins are week ends, one week apart, the latest leaving ``horizon_weeks`` of actuals;
-    at most ``max_origins`` of them, each with at least ``min_train_weeks`` of history.
+    at most ``max_origins`` of them, each with at least ``min_train_weeks`` of history. The
+    model's parameters are estimated at each series' first origin and, unless ``refit``, only
+    re-run over the longer history at later origins (its states still learn every new day):
+    no origin sees data after it, and the build pays for one fit per series, not one per
+    origin.
     """
     if frame.empty:
         raise PlanningInputError("volume backtest: no history to backtest on")
@@ -128,12 +132,16 @@ def backtest_volume(
     origin_weeks = list(range(max(min_train_weeks, last_origin - max_origins + 1), last_origin + 1))
     rows = []
     mase_model, mase_baseline = [], []
-    for origin in origin_weeks:
-        cut = origin * SEASON
-        for index, key in enumerate(wide.columns):
-            series = wide[key].to_numpy()
+    for key in wide.columns:
+        series = wide[key].to_numpy()
+        params = None
+        for origin in origin_weeks:
+            cut = origin * SEASON
             train, test = series[:cut], series[cut : cut + horizon_weeks * SEASON]
-            point, _ = forecast_paths(train, len(test), n_paths=n_paths, seed=index, robust=robust)
+            point, fitted = forecast_point(
+                train, len(test), robust=robust, params=None if refit else params
+            )
+            params = params if params is not None else fitted
             model_weeks = weekly_sums(point)
             baseline_weeks = weekly_sums(seasonal_naive(train, len(test)))
             actual_weeks = weekly_sums(test)

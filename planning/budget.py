@@ -41,3 +41,24 @@ def quarter_elapsed_share(quarter_start: pd.Series, as_of: pd.Timestamp) -> pd.S
     days = (end - start).dt.days
     elapsed = (pd.Timestamp(as_of) + pd.Timedelta(days=1) - start).dt.days
     return (elapsed / days).clip(0, 1)
+
+
+def cost_per_ticket(
+    budget_eur: pd.Series,
+    actual_cost_eur: pd.Series,
+    tickets_solved: pd.Series,
+    elapsed_share: pd.Series,
+) -> pd.DataFrame:
+    """Budgeted and actual cost per solved ticket, per row (team and quarter).
+
+    planned = the budget pro-rated to the days elapsed / tickets solved; actual = the cost of
+    the agents scheduled / tickets solved. Both are per the same tickets, so the variance is
+    the cost difference alone. Null without a solved ticket (nothing to divide by).
+    """
+    solved = tickets_solved.astype(float).where(tickets_solved.astype(float) > 0)
+    return pd.DataFrame(
+        {
+            "planned_value": budget_eur.astype(float) * elapsed_share.astype(float) / solved,
+            "actual_value": actual_cost_eur.astype(float) / solved,
+        }
+    )

@@ -9,6 +9,15 @@ coefficients say which signal drives the risk, which a customer-success lead can
 The backtest trains on snapshots whose labels were fully known before the cut-off and scores
 the snapshot at the cut-off; the figures are AUC and top-decile lift, against two baselines:
 the inverted health score (no learning) and a coin flip (AUC 0.5).
+
+On the warehouse the model learns *monthly* churn (churned within 30 days of a snapshot) and
+turns it into the 90-day risk as 1 - (1 - p)^3. A 90-day label is only known three months
+after its snapshot, so with under a year of history the 90-day model had one snapshot to learn
+from (about 40 churners); 30-day labels are known after a month and triple the snapshots it
+learns from, without looking past the cut-off. Besides the health inputs it sees
+``EXTRA_FEATURES``: first-reply wait and reopens (the friction that drives churn), MRR and its
+change (expansion follows usage), tenure, and whether the plan renews within the horizon (an
+annual plan cannot be cancelled before its renewal).
 """
 
 from __future__ import annotations
@@ -21,6 +30,29 @@ import pandas as pd
 from planning import PlanningInputError
 from planning._checks import require_columns
 from planning.backtest import roc_auc, top_lift
+
+EXTRA_FEATURES = [
+    "median_first_reply_hours",
+    "mean_reopen_count",
+    "log_mrr_amount",
+    "mrr_ratio_90_days",
+    "tenure_days",
+    "renewal_due_share",
+    "has_mrr",
+]
+
+
+def model_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus the derived model inputs (log MRR; has_mrr: 0 before the account pays)."""
+    mrr = frame["mrr_amount"].astype(float)
+    return frame.assign(
+        log_mrr_amount=np.log(mrr.where(mrr > 0)), has_mrr=mrr.notna().astype(float)
+    )
+
+
+def horizon_probability(monthly: np.ndarray, months: int = 3) -> np.ndarray:
+    """Probability of churning within ``months`` months from a monthly probability."""
+    return 1 - (1 - np.asarray(monthly, dtype=float)) ** months
 
 
 def build_model():
@@ -68,6 +100,7 @@ class ChurnBacktest:
     coefficients: dict[str, float]
 
     def summary(self) -> pd.DataFrame:
+        """One row per (metric, method), as ``servops backtest`` and fct_churn_backtest show."""
         return pd.DataFrame(
             [
                 ("auc", "logistic_regression", self.auc_model),
@@ -94,19 +127,29 @@ def backtest_churn(
     label_known_column: str = "label_known_date",
     health_column: str = "health_score",
     cutoff=None,
+    train_label: str | None = None,
+    train_label_known_column: str | None = None,
 ) -> ChurnBacktest:
     """Train on rows whose label was known by ``cutoff`` (default: the latest snapshot),
-    test on the rows at the ``cutoff`` snapshot."""
+    test on the rows at the ``cutoff`` snapshot.
+
+    With ``train_label`` (and its ``train_label_known_column``) the model learns a shorter
+    label, e.g. churn within 30 days, and is judged on ``label`` (90 days) at the cut-off.
+    """
+    train_label = train_label or label
+    train_known = train_label_known_column or label_known_column
     require_columns(
-        frame, [*features, label, snapshot_column, label_known_column], "churn backtest input"
+        frame,
+        [*features, label, train_label, snapshot_column, train_known],
+        "churn backtest input",
     )
     snapshot = pd.to_datetime(frame[snapshot_column])
     cutoff = pd.Timestamp(cutoff) if cutoff is not None else snapshot.max()
-    train = frame[pd.to_datetime(frame[label_known_column]) <= cutoff]
+    train = frame[pd.to_datetime(frame[train_known]) <= cutoff]
     test = frame[snapshot == cutoff]
     if test.empty:
         raise PlanningInputError(f"churn backtest: no snapshot at the cut-off {cutoff.date()}")
-    model = train_churn_model(train, features, label)
+    model = train_churn_model(train, features, train_label)
     scores = churn_probability(model, test, features)
     labels = test[label].astype(bool).to_numpy()
     if health_column in test:

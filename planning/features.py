@@ -57,7 +57,9 @@ grid as (
 tickets as (
     select grid.customer_id, grid.snapshot_date,
         count(fct_tickets.ticket_id) * 30.0 / 90 as tickets_per_30_days,
-        median(fct_tickets.full_resolution_calendar_minutes) / 60 as median_resolution_hours
+        median(fct_tickets.full_resolution_calendar_minutes) / 60 as median_resolution_hours,
+        median(fct_tickets.first_reply_calendar_minutes) / 60 as median_first_reply_hours,
+        avg(fct_tickets.reopen_count) as mean_reopen_count
     from grid
     left join {schema}.fct_tickets
         on fct_tickets.customer_id = grid.customer_id
@@ -87,6 +89,36 @@ payments as (
         and invoices.issued_date <= grid.snapshot_date
     group by all
 ),
+billing as (
+    select grid.customer_id, grid.snapshot_date,
+        arg_max(mrr.mrr_amount, mrr.month_start_date) as mrr_amount,
+        min(mrr.month_start_date) as first_month_start_date,
+        arg_max(mrr.mrr_amount, mrr.month_start_date)
+            / nullif(arg_min(mrr.mrr_amount, mrr.month_start_date)
+                filter (where mrr.month_start_date >= grid.snapshot_date - interval 90 day), 0)
+            as mrr_ratio_90_days
+    from grid
+    inner join {schema}.fct_mrr_monthly as mrr
+        on mrr.customer_id = grid.customer_id
+        and mrr.month_start_date <= grid.snapshot_date
+        and mrr.mrr_amount > 0
+    group by all
+),
+renewals as (
+    -- The latest invoice by the snapshot, and whether it billed a year (annual plan).
+    select grid.customer_id, grid.snapshot_date,
+        arg_max(invoices.issued_date, invoices.issued_date) as last_invoice_date,
+        arg_max(invoices.invoiced_amount / nullif(mrr.mrr_amount, 0), invoices.issued_date)
+            >= 6 as is_annual
+    from grid
+    inner join {schema}.fct_invoices as invoices
+        on invoices.customer_id = grid.customer_id
+        and invoices.issued_date <= grid.snapshot_date
+    inner join {schema}.fct_mrr_monthly as mrr
+        on mrr.customer_id = invoices.customer_id
+        and mrr.month_start_date = date_trunc('month', invoices.issued_date)
+    group by all
+),
 onboarding as (
     select grid.customer_id, grid.snapshot_date,
         100.0 * count(distinct milestone) filter (where reached_at <= grid.snapshot_date)
@@ -105,12 +137,43 @@ select grid.customer_id, grid.snapshot_date, grid.churned_date,
     surveys.csat_pct, surveys.nps_score,
     tickets.median_resolution_hours, tickets.tickets_per_30_days,
     cast(null as double) as self_service_share,
-    onboarding.onboarding_completion_pct
+    onboarding.onboarding_completion_pct,
+    tickets.median_first_reply_hours, tickets.mean_reopen_count,
+    billing.mrr_amount, billing.mrr_ratio_90_days,
+    datediff('day', billing.first_month_start_date, grid.snapshot_date) as tenure_days,
+    -- A plan can only be cancelled at its renewal: monthly plans renew within any horizon,
+    -- annual ones only when the year since their invoice ends within it; unknown without one.
+    case
+        when not renewals.is_annual then 1.0
+        when renewals.is_annual
+            then cast(renewals.last_invoice_date + interval 365 day
+                <= grid.snapshot_date + interval {horizon} day as double)
+    end as renewal_due_share,
+    cast(grid.snapshot_date + interval 30 day as date) as month_label_known_date,
+    coalesce(grid.churned_date <= grid.snapshot_date + interval 30 day, false)
+        as is_churned_within_30_days
 from grid
 left join tickets using (customer_id, snapshot_date)
 left join surveys using (customer_id, snapshot_date)
 left join payments using (customer_id, snapshot_date)
 left join onboarding using (customer_id, snapshot_date)
+left join billing using (customer_id, snapshot_date)
+left join renewals using (customer_id, snapshot_date)
+"""
+
+
+MONTHLY_MRR_SQL = """
+with invoiced as (
+    select customer_id, cast(date_trunc('month', issued_date) as date) as month_start_date,
+        sum(invoiced_amount) as invoiced_amount
+    from {schema}.fct_invoices
+    group by all
+)
+select mrr.customer_id, mrr.month_start_date, mrr.mrr_amount, 'all' as plan_id,
+    round(cast(invoiced.invoiced_amount / mrr.mrr_amount as double), 1) as invoiced_months
+from {schema}.fct_mrr_monthly as mrr
+left join invoiced using (customer_id, month_start_date)
+where mrr.mrr_amount > 0
 """
 
 
@@ -152,10 +215,18 @@ def account_snapshots(connection, schema: str = "marts") -> pd.DataFrame | None:
 
 
 def monthly_mrr(connection, schema: str = "marts") -> pd.DataFrame | None:
-    """MRR per customer and month (plan_id 'all' until the mart carries the plan)."""
+    """MRR per customer and month (plan_id 'all' until the mart carries the plan), with
+    ``invoiced_months``: the months of MRR invoiced that month (1 monthly, 12 annual; null
+    without an invoice), from which the retention forecast tells annual plans apart."""
     if not _exists(connection, schema, "fct_mrr_monthly"):
         return None
+    invoices = _exists(connection, schema, "fct_invoices")
     return connection.execute(
-        f"select customer_id, month_start_date, mrr_amount, 'all' as plan_id "
-        f"from {schema}.fct_mrr_monthly where mrr_amount > 0"
+        MONTHLY_MRR_SQL.format(schema=schema)
+        if invoices
+        else (
+            f"select customer_id, month_start_date, mrr_amount, 'all' as plan_id, "
+            f"cast(null as double) as invoiced_months "
+            f"from {schema}.fct_mrr_monthly where mrr_amount > 0"
+        )
     ).df()

@@ -61,11 +61,39 @@ def seasonal_naive(y: np.ndarray, horizon: int, season: int = SEASON) -> np.ndar
     return np.resize(y[-season:], horizon)
 
 
-def _fallback_paths(
-    y: np.ndarray, horizon: int, n_paths: int, rng: np.random.Generator, season: int
-) -> np.ndarray:
-    """Poisson paths around the weekday means of the last four weeks (too little history
-    or a constant series: nothing for a smoothing model to learn)."""
+ETS_SPEC = {
+    "error": "add",
+    "trend": "add",
+    "damped_trend": True,
+    "seasonal": "add",
+    # Heuristic start values (from the first seasons) rather than estimated ones: five times
+    # faster, and the smoothing soon forgets the start anyway.
+    "initialization_method": "heuristic",
+}
+
+
+def _fit_ets(y: np.ndarray, season: int, params: np.ndarray | None = None):
+    """The fitted ETS results for ``y``, or None when there is nothing for it to learn.
+
+    With ``params`` (smoothing and damping from an earlier fit) the model is only run over
+    ``y`` with them, not re-estimated: about ten times cheaper, which is how the rolling
+    backtest updates an origin's states without refitting.
+    """
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    if len(y) < MIN_DAYS_FOR_MODEL or np.ptp(y) == 0:
+        return None
+    with warnings.catch_warnings():
+        # Convergence chatter on short, noisy count series; the fit is still usable.
+        warnings.simplefilter("ignore")
+        model = ETSModel(y, seasonal_periods=season, **ETS_SPEC)
+        if params is not None:
+            return model.smooth(params)
+        return model.fit(disp=False, maxiter=200)
+
+
+def _weekday_means(y: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """Weekday means of the last four weeks, carried ``horizon`` days ahead."""
     recent = y[-4 * season :]
     phase = (np.arange(len(y)) % season)[-len(recent) :]
     means = np.array(
@@ -74,7 +102,16 @@ def _fallback_paths(
     # An empty or all-missing history has no mean: forecast zero rather than fail the build.
     means = np.nan_to_num(means, nan=0.0, posinf=0.0)
     future_phase = (np.arange(len(y), len(y) + horizon)) % season
-    return rng.poisson(np.maximum(means[future_phase], 0.0), size=(n_paths, horizon)).astype(float)
+    return np.maximum(means[future_phase], 0.0)
+
+
+def _fallback_paths(
+    y: np.ndarray, horizon: int, n_paths: int, rng: np.random.Generator, season: int
+) -> np.ndarray:
+    """Poisson paths around the weekday means of the last four weeks (too little history
+    or a constant series: nothing for a smoothing model to learn)."""
+    means = _weekday_means(y, horizon, season)
+    return rng.poisson(means, size=(n_paths, horizon)).astype(float)
 
 
 def forecast_paths(
@@ -87,29 +124,15 @@ def forecast_paths(
     robust: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Point forecast (``horizon`` days) and ``n_paths`` simulated sample paths, all >= 0."""
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
     y = np.asarray(y, dtype=float)
     rng = np.random.default_rng(seed)
     fit_on = clean_outliers(y, season) if robust else y
-    if len(fit_on) < MIN_DAYS_FOR_MODEL or np.ptp(fit_on) == 0:
+    result = _fit_ets(fit_on, season)
+    if result is None:
         paths = _fallback_paths(fit_on, horizon, n_paths, rng, season)
         return paths.mean(axis=0), paths
     with warnings.catch_warnings():
-        # Convergence chatter on short, noisy count series; the fit is still usable.
         warnings.simplefilter("ignore")
-        model = ETSModel(
-            fit_on,
-            error="add",
-            trend="add",
-            damped_trend=True,
-            seasonal="add",
-            seasonal_periods=season,
-            # Heuristic start values (from the first seasons) rather than estimated ones:
-            # five times faster, and the smoothing soon forgets the start anyway.
-            initialization_method="heuristic",
-        )
-        result = model.fit(disp=False, maxiter=200)
         point = np.asarray(result.forecast(horizon), dtype=float)
         simulated = result.simulate(
             nsimulations=horizon, repetitions=n_paths, anchor="end", rng=rng
@@ -119,6 +142,29 @@ def forecast_paths(
         paths = _fallback_paths(fit_on, horizon, n_paths, rng, season)
         return paths.mean(axis=0), paths
     return np.maximum(point, 0.0), np.maximum(paths, 0.0)
+
+
+def forecast_point(
+    y: np.ndarray,
+    horizon: int,
+    *,
+    season: int = SEASON,
+    robust: bool = True,
+    params: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Point forecast only (no sample paths), and the parameters it used (None for the
+    weekday-mean fallback). Pass ``params`` back in to run an earlier fit on more data."""
+    y = np.asarray(y, dtype=float)
+    fit_on = clean_outliers(y, season) if robust else y
+    result = _fit_ets(fit_on, season, params)
+    if result is None:
+        return _weekday_means(fit_on, horizon, season), None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        point = np.asarray(result.forecast(horizon), dtype=float)
+    if not np.isfinite(point).all():
+        return _weekday_means(fit_on, horizon, season), None
+    return np.maximum(point, 0.0), np.asarray(result.params)
 
 
 def weekly_sums(daily: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from planning import PlanningInputError, synthetic
 from planning.backtest import backtest_volume
-from planning.churn import backtest_churn
+from planning.churn import EXTRA_FEATURES, backtest_churn, model_features
 from planning.features import account_snapshots, daily_contacts, monthly_mrr
 from planning.health import INPUTS, health_scores
 from planning.retention import backtest_retention
@@ -49,11 +49,23 @@ def backtest_figures(connection, schema: str = "marts") -> list[BacktestFigure]:
         last = pd.to_datetime(snapshots["snapshot_date"]).max()
         snapshots = snapshots[pd.to_datetime(snapshots["label_known_date"]) <= last]
         cutoff = snapshots["snapshot_date"].max() if len(snapshots) else None
+    # The warehouse's model learns 30-day churn over its features (see planning.churn); the
+    # synthetic accounts only carry 90-day labels and the health inputs.
+    features, monthly = (
+        [*INPUTS, *EXTRA_FEATURES],
+        {
+            "train_label": "is_churned_within_30_days",
+            "train_label_known_column": "month_label_known_date",
+        },
+    )
     if snapshots is None or snapshots["snapshot_date"].nunique() < 2:
         snapshots, cutoff = synthetic.account_snapshots(), None
         source = "synthetic accounts (the warehouse holds under two labelled snapshots)"
+        features, monthly = list(INPUTS), {}
+    else:
+        snapshots = model_features(snapshots)
     try:
-        churn = backtest_churn(health_scores(snapshots), list(INPUTS), cutoff=cutoff)
+        churn = backtest_churn(health_scores(snapshots), features, cutoff=cutoff, **monthly)
         note = f"{source}: train {churn.train_rows}, test {churn.test_rows} accounts"
         for row in churn.summary().itertuples():
             figures.append(BacktestFigure("churn", row.metric, row.method, row.value, note))
@@ -66,9 +78,8 @@ def backtest_figures(connection, schema: str = "marts") -> list[BacktestFigure]:
     source = "warehouse"
     if mrr is None or mrr["month_start_date"].nunique() < 6:
         mrr, source = synthetic.monthly_mrr(), "synthetic company"
-    retention = backtest_retention(mrr, horizon_months=3)
+    retention = backtest_retention(mrr, horizon_months=3, max_origins=3)
+    note = f"{source}, {retention.origins} monthly origins, 3-month horizon"
     for row in retention.summary().itertuples():
-        figures.append(
-            BacktestFigure("retention", row.metric, row.method, row.value, f"{source}, 3 months")
-        )
+        figures.append(BacktestFigure("retention", row.metric, row.method, row.value, note))
     return figures

@@ -47,7 +47,7 @@ from servops.events import (
     schema,
     stream_of,
 )
-from servops.lake import write_batch, write_parquet_atomic
+from servops.lake import remove_stale_tmp, write_batch, write_parquet_atomic
 
 DEFAULT_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024
@@ -703,6 +703,15 @@ def _count_reasons(rejections: list[Rejection]) -> dict[str, int]:
     return counts
 
 
+def _batch_folders(lake: Path, connector: str, validated: Validated) -> list[Path]:
+    """The folders a batch writes to: its event dates', its quarantine's and the log's."""
+    folders = [quarantine_dir(lake) / connector, log_dir(lake)]
+    for stream, table in validated.tables.items():
+        dates = pc.unique(pc.cast(table.column("occurred_at"), pa.date32())).to_pylist()
+        folders += [lake / "raw" / stream / f"event_date={day.isoformat()}" for day in dates]
+    return folders
+
+
 def file_sha256(path: Path, connector: str, options: str = "") -> str:
     """The hash a file's batch id derives from: the connector, its options, the file's bytes."""
     digest = hashlib.sha256(f"{connector}\0{options}\0".encode())
@@ -778,6 +787,10 @@ def ingest_file(
         validated = validate_table(table, **limits)
     else:
         validated = validate(list(read(path)), **limits)
+    # A run of this batch killed mid-write (kill -9) left temporary files where this one
+    # writes; clear the dead writers' ones. (``servops ingest`` also sweeps the whole lake.)
+    for folder in _batch_folders(lake, connector, validated):
+        remove_stale_tmp(folder, recursive=False)
     return commit(
         lake,
         batch_id=batch_id,

@@ -31,6 +31,7 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
 def cmd_ingest(args: argparse.Namespace, home: Home) -> None:
     import connectors
     from servops.ingest import UnreadableInput, ingest_file
+    from servops.lake import remove_stale_tmp
 
     try:
         module = connectors.get(args.connector)
@@ -46,6 +47,8 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> None:
         options = f"{sorted(mapping.items())}|{args.survey_type}"
     elif args.map:
         raise CommandError("--map applies to the surveys connector only")
+    # Runs killed mid-write (kill -9) left temporary files; clear the dead writers' ones.
+    remove_stale_tmp(home.lake)
     failures = []
     for name in args.paths:
         path = Path(name)

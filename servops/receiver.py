@@ -38,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from servops.ingest import Candidate, commit, now_utc, validate
+from servops.lake import remove_stale_tmp
 
 STRIPE_SECRET_ENV = "SERVOPS_STRIPE_WEBHOOK_SECRET"
 ZENDESK_SECRET_ENV = "SERVOPS_ZENDESK_WEBHOOK_SECRET"
@@ -45,6 +46,15 @@ DEFAULT_PORT = 8787
 DEFAULT_TOLERANCE_SECONDS = 300
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 CONNECTOR = "receiver"
+_WARM_UP_EVENT = {
+    "event_id": "warm-up",
+    "event_type": "invoice.paid",
+    "occurred_at": "2025-01-01T00:00:00Z",
+    "source": "stripe",
+    "invoice_id": "in_warm_up",
+    "customer_id": "cus_warm_up",
+    "amount_eur": "1.00",
+}
 
 
 class SignatureError(Exception):
@@ -119,6 +129,11 @@ class GroupCommitter:
 
     def __init__(self, lake: Path, max_batch: int = 1000):
         self.lake = lake
+        # A receiver killed mid-write (kill -9) left temporary files; a restart clears them.
+        remove_stale_tmp(lake)
+        # Validate one event before serving: Arrow's first conversion of Python datetimes
+        # imports pandas (seconds without bytecode caches), which would stall the first batch.
+        validate([Candidate(1, _WARM_UP_EVENT)])
         self.max_batch = max_batch
         self._queue: list[_Pending] = []
         self._ready = threading.Condition()

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,41 @@ def start_dagster(home: Home, port: int, host: str = "127.0.0.1") -> subprocess.
     return process
 
 
+def keep_cache_warm(home: Home, url: str, stopping: threading.Event) -> threading.Thread:
+    """Warm Superset's chart cache now and again after every publish, in the background.
+
+    Cached results are filed per published warehouse file, so a publish leaves the dashboards
+    cold; this notices the new file and opens every dashboard once, so that people's first
+    view is a warm one. A warm-up runs only when the last one finished; a failed one is
+    logged and retried at the next publish, never stopping the servers.
+    """
+
+    def identity() -> tuple[int, int] | None:
+        try:
+            stat = home.serving_db.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def loop() -> None:
+        from servops.superset_bootstrap import warm_cache
+
+        warmed = None
+        while not stopping.is_set():
+            current = identity()
+            if current is not None and current != warmed:
+                warmed = current
+                try:
+                    warm_cache(home, url, log=lambda line: print(line, flush=True))
+                except Exception as error:  # a warm-up is an optimisation: report, go on
+                    print(f"superset: cache warm-up failed ({error}); dashboards stay cold")
+            stopping.wait(5)
+
+    thread = threading.Thread(target=loop, name="superset-cache-warmer", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> None:
     """Bootstrap Superset from the bundle and serve it and Dagster until interrupted."""
     from servops import superset_bootstrap
@@ -47,6 +83,7 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
                 f"stop it or pass --{name.lower()}-port"
             )
     servers = []
+    stopping = threading.Event()
     try:
         credentials = superset_bootstrap.bootstrap(home)
         servers.append(superset_bootstrap.start_server(home, port=superset_port))
@@ -68,6 +105,7 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
             flush=True,
         )
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        keep_cache_warm(home, f"http://127.0.0.1:{superset_port}", stopping)
         while all(server.poll() is None for server in servers):
             time.sleep(1)
         raise ServeError(f"a server stopped unexpectedly; see the logs under {home.root}")
@@ -76,5 +114,6 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
     except KeyboardInterrupt:
         print("stopping…", flush=True)
     finally:
+        stopping.set()
         for server in servers:
             stop(server)

@@ -381,6 +381,99 @@ def stop_server(proc: subprocess.Popen, timeout: float = 20) -> None:
     stop(proc, timeout)
 
 
+# Debian's Chromium, headless, as root, reaching for nothing but the server.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync")
+# A chart is done once it drew something (canvas, table row, big number) or said why not.
+CHARTS_DONE_JS = """(count) => {
+  const charts = Array.from(document.querySelectorAll('[data-test="chart-grid-component"]'));
+  return charts.length === count && charts.every((chart) =>
+    !chart.querySelector('[data-test="loading-indicator"]') && (
+      chart.querySelector('[role="alert"], .ant-empty, canvas, table tbody tr') !== null
+      || (chart.querySelector('.header-line')?.innerText.trim() ?? '') !== ''));
+}"""
+
+
+def warm_cache(
+    home: Home, url: str, log: Log = print, timeout_seconds: float = 180
+) -> dict[str, float]:
+    """Fill Superset's chart-data cache for every dashboard; seconds per dashboard opened.
+
+    Run it after the server starts and after every publish. Headless Chromium opens each
+    dashboard the way its users will, so the cached results are exactly the ones their
+    pages ask for, with ``force`` added to every chart-data request so a result cached
+    before is recomputed. Once as the admin for the roles without row-level security
+    (their results are shared), and once as each row-filtered role's user (its rows differ).
+    The cache keeps results per published warehouse file (``superset_config.py``), so
+    after a publish the dashboards are cold until this runs again.
+    """
+    from playwright.sync_api import sync_playwright
+
+    configs = bundle_configs()
+    counts = {
+        config["slug"]: sum(
+            1
+            for item in config["position"].values()
+            if isinstance(item, dict) and item.get("type") == "CHART"
+        )
+        for name, config in configs.items()
+        if name.startswith("dashboards/")
+    }
+    admin = Credentials(ADMIN_USERNAME, admin_password_file(home).read_text().strip())
+    visits: dict[Credentials, list[str]] = {admin: []}
+    for role in load_roles():
+        for slug in role["dashboards"]:
+            if role.get("rls"):
+                password = user_password_file(home, role["user"]).read_text().strip()
+                visits.setdefault(Credentials(role["user"], password), []).append(slug)
+            elif slug not in visits[admin]:
+                visits[admin].append(slug)
+
+    def force(route) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        body = json.loads(request.post_data or "{}")
+        route.continue_(post_data=json.dumps({**body, "force": True}))
+
+    seconds: dict[str, float] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            for credentials, slugs in visits.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                _browser_log_in(page, url, credentials)
+                page.route("**/api/v1/chart/data**", force)
+                for slug in slugs:
+                    started = time.monotonic()
+                    page.goto(f"{url}/superset/dashboard/{slug}/")
+                    page.wait_for_function(
+                        CHARTS_DONE_JS, arg=counts[slug], timeout=timeout_seconds * 1000
+                    )
+                    seconds[f"{slug} as {credentials.username}"] = time.monotonic() - started
+                context.close()
+        finally:
+            browser.close()
+    log(f"superset: warmed the chart cache of {len(seconds)} dashboard views")
+    return seconds
+
+
+def _browser_log_in(page, url: str, credentials: Credentials) -> None:
+    # The login page's own event posts can land after the login and replace its session
+    # cookie; they are not needed here.
+    page.route(
+        "**/superset/log/**",
+        lambda route: route.fulfill(status=200, content_type="application/json", body="{}"),
+    )
+    page.goto(f"{url}/login/")
+    page.fill("#username", credentials.username)
+    page.fill("#password", credentials.password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/superset/welcome/**", wait_until="domcontentloaded", timeout=60_000)
+
+
 def run_superset(home: Home, *args: str, log: Log = print) -> str:
     """Run one ``superset`` CLI command on ``home`` (e.g. ``export-dashboards -f x.zip``)."""
     return _superset(superset_env(home), log, *args)
@@ -681,4 +774,5 @@ __all__ = [
     "superset_env",
     "user_password_file",
     "verify_serving_database",
+    "warm_cache",
 ]

@@ -4,8 +4,9 @@ Layout: ``config`` (settings and injectable effects), ``rng`` (one named stream 
 (stream, day)), ``entities`` (customers drawn once, Faker pools), ``timeline`` (demand curves,
 staffing and backlog, agents, every subscription's history: computed once per run),
 ``events/`` (one generator per stream and day, NumPy codes), ``columns`` (codes to Arrow),
-``events/finish`` (event ids, arrival times, delivery faults), ``run`` (chunked backfill,
-``simulate_days`` per day, truth), ``live`` (emission on a real or accelerated clock).
+``events/finish`` (event ids, arrival times, delivery faults), ``run`` (chunked backfill on a
+fixed grid of days, in one or more processes; ``simulate_days`` rewrites the chunks of chosen
+days; truth), ``live`` (emission on a real or accelerated clock).
 
 Entry points: ``simulate(config, lake, replace=, on_day=)``, ``simulate_days(config, lake,
 day_indexes)``, ``live(config, lake, speed=)``, ``generate_day(build_world(config), day)``.

@@ -6,6 +6,7 @@ every per-customer attribute is a vectorized NumPy draw from the ``company`` str
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +78,10 @@ class Company:
         return len(self.segment)
 
 
+@functools.lru_cache(maxsize=4)
 def _faker_pools(seed: int) -> dict[str, pa.Array]:
-    """Names, companies and e-mail addresses per locale, drawn once (Faker is slow per call)."""
+    """Names, companies and e-mail addresses per locale, drawn once per seed and process
+    (Faker is slow per call; the pools do not depend on any other setting)."""
     from faker import Faker
 
     pools: dict[str, list[str]] = {"company": [], "name": [], "email": []}

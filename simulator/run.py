@@ -1,19 +1,23 @@
 """Run a simulation: build the timeline once, then generate, fault and write every stream
 chunk by chunk of days (memory is bounded by the chunk, not by history), with the truth
-beside the lake. ``simulate_days`` regenerates chosen days alone (a Dagster partition);
-``live`` keeps emitting on a real or accelerated clock."""
+beside the lake. Chunks lie on a fixed grid of the settings (``chunk_grid``) and name their
+files (``sim-<seed>-<first day>-<last day>``), so ``simulate`` (the window, optionally in
+several worker processes) and ``simulate_days`` (the chunks of chosen days: a Dagster
+partition) write the same files with the same bytes. ``live`` keeps emitting on a real or
+accelerated clock."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+import multiprocessing
 import os
 import shutil
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +45,7 @@ from simulator.timeline import (
 MANIFEST_NAME = "simulator.json"
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lake-writer")
 # Events held in memory per chunk: bounds peak memory whatever the history's length.
-CHUNK_EVENTS = 2_000_000
+CHUNK_EVENTS = 1_000_000
 STREAM_ORDER = ("customer", "agent", "ticket", "survey", "billing", "chat", "kb", "onboarding")
 SURVEY_TRUTH_SCHEMA = pa.schema(
     [
@@ -69,6 +73,13 @@ class SimulationSummary:
     @property
     def events(self) -> int:
         return sum(self.events_by_stream.values())
+
+    def add(self, other: SimulationSummary) -> None:
+        """Count ``other``'s events, faults and files in this summary too."""
+        self.events_by_stream.update(other.events_by_stream)
+        self.events_by_type.update(other.events_by_type)
+        self.defects.update(other.defects)
+        self.files_written += other.files_written
 
     @property
     def events_per_second(self) -> float:
@@ -224,12 +235,45 @@ def chunk_days(world: World) -> int:
     return int(np.clip(CHUNK_EVENTS // per_day, 1, 92))
 
 
+def chunk_grid(world: World, chunk_size: int | None = None) -> list[list[int]]:
+    """The run's chunks of days: a fixed grid from day 0, a function of the settings only.
+
+    Every writer names its files after the chunk (``sim-<seed>-<first>-<last>``), so a day
+    always lands in the same files whether the whole window or only that day was asked for.
+    """
+    size = chunk_size or chunk_days(world)
+    days = world.config.days
+    return [list(range(first, min(first + size, days))) for first in range(0, days, size)]
+
+
+def batch_name(config: SimulationConfig, days: list[int]) -> str:
+    """The lake and truth file name of a chunk of days."""
+    return f"sim-{config.seed}-{days[0]:05d}-{days[-1]:05d}"
+
+
+def _remove_off_grid(lake: Path, config: SimulationConfig, grid: list[list[int]]) -> None:
+    """Delete this simulation's files named after other chunks (another ``chunk_size``, or an
+    older layout of one batch per day): they hold events the grid's files also hold."""
+    wanted = {batch_name(config, days) for days in grid}
+    patterns = (
+        "raw/*/event_date=*/sim-*.parquet",
+        "truth/tickets/sim-*.parquet",
+        "truth/survey_responses/sim-*.parquet",
+        "truth/defects/sim-*.parquet",
+    )
+    stale = [path for pattern in patterns for path in lake.glob(pattern)]
+    stale += list(_inbox(lake).glob("sim-*.jsonl"))
+    for path in stale:
+        if path.stem not in wanted:
+            path.unlink(missing_ok=True)
+
+
 def _write_chunk(
-    lake: Path, world: World, days: list[int], outputs: list[DayOutput], summary: SimulationSummary
-) -> None:
+    lake: Path, world: World, days: list[int], outputs: list[DayOutput]
+) -> SimulationSummary:
     config = world.config
-    span = f"{days[0]:05d}-{days[-1]:05d}"
-    batch = f"sim-{config.seed}-{span}"
+    batch = batch_name(config, days)
+    summary = SimulationSummary()
     tables = {}
     for stream in STREAM_ORDER:
         parts = [t for out in outputs for t in out.tables.get(stream, [])]
@@ -283,6 +327,21 @@ def _write_chunk(
         os.replace(tmp, target)
     else:
         target.unlink(missing_ok=True)
+    return summary
+
+
+_WORKER_WORLD: list[World] = []
+
+
+def _start_worker(world: World) -> None:
+    """A worker process receives the parent's world instead of drawing it (and Faker) again."""
+    _WORKER_WORLD.append(world)
+
+
+def _run_chunk(lake: Path, days: list[int]) -> SimulationSummary:
+    """A worker process's task: one chunk, generated and written."""
+    world = _WORKER_WORLD[0]
+    return _write_chunk(lake, world, days, [generate_day(world, d) for d in days])
 
 
 def write_run_truth(lake: Path, world: World) -> None:
@@ -363,29 +422,69 @@ def mrr_truth(world: World) -> tuple[pa.Table, pa.Table]:
     return mrr, churn
 
 
+def default_workers(world: World) -> int:
+    """Processes for a run: two on a multi-core machine once the run spans several chunks
+    (a worker costs about a second to start), else one."""
+    expected = world.demand.sum() * 16 + world.company.size * 0.25 * world.config.days
+    return 2 if (os.cpu_count() or 1) >= 2 and expected > 3 * CHUNK_EVENTS else 1
+
+
 def _run_groups(
     world: World,
     lake: Path,
     groups: list[list[int]],
     on_day: Callable[[int, int], None] | None,
     summary: SimulationSummary,
+    workers: int,
 ) -> None:
-    """Generate each group of days and write it as one batch; write one while generating the
-    next, so at most two groups are ever in memory."""
+    """Generate each group of days and write it as one batch. This process writes one chunk
+    while generating the next (at most two in memory); with ``workers > 1``, worker processes
+    take chunks from the same list. A chunk's files depend only on the chunk, so the lake is
+    the same whatever the worker count."""
     total = sum(len(days) for days in groups)
     done = 0
-    writing = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-writer") as chunk_writer:
-        for days in groups:
-            outputs = [generate_day(world, d) for d in days]
+    started_workers = False
+
+    def finished(chunk: SimulationSummary, days: int) -> None:
+        nonlocal done
+        summary.add(chunk)
+        done += days
+        if on_day:
+            on_day(done, total)
+
+    remote: deque[tuple[Future, int]] = deque()
+    pool = None
+    if workers > 1 and len(groups) > 1:
+        # spawn, not fork: forking a process that runs Arrow's thread pools can deadlock.
+        pool = ProcessPoolExecutor(
+            workers - 1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(world,),
+        )
+    writing: tuple[Future, int] | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-writer") as writer:
+            for days in groups:
+                while remote and remote[0][0].done():
+                    finished(remote[0][0].result(), remote.popleft()[1])
+                    started_workers = True
+                # One chunk per worker until a worker has answered (starting one takes seconds,
+                # better spent here), then two, so none waits for this process to hand out more.
+                if pool is not None and len(remote) < (workers - 1) * (1 + started_workers):
+                    remote.append((pool.submit(_run_chunk, lake, days), len(days)))
+                    continue
+                outputs = [generate_day(world, d) for d in days]
+                if writing is not None:
+                    finished(writing[0].result(), writing[1])
+                writing = (writer.submit(_write_chunk, lake, world, days, outputs), len(days))
             if writing is not None:
-                writing.result()
-            writing = chunk_writer.submit(_write_chunk, lake, world, days, outputs, summary)
-            done += len(days)
-            if on_day:
-                on_day(done, total)
-        if writing is not None:
-            writing.result()
+                finished(writing[0].result(), writing[1])
+            while remote:
+                finished(remote[0][0].result(), remote.popleft()[1])
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     write_run_truth(lake, world)
 
 
@@ -396,21 +495,27 @@ def simulate_days(
     *,
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
+    chunk_size: int | None = None,
+    workers: int = 1,
 ) -> SimulationSummary:
-    """Generate and write only ``day_indexes`` (e.g. Dagster day partitions).
+    """Generate and write the chunks holding ``day_indexes`` (e.g. Dagster day partitions).
 
-    Each day is its own batch (``sim-<seed>-<day>-<day>``), so any day regenerates alone and
-    replaces exactly its own files. Use either this or ``simulate`` on one lake, not both:
-    ``simulate`` writes chunks of days as single batches, which is much faster.
+    Files are named by chunk of the run's fixed grid (``chunk_grid``), exactly as
+    ``simulate`` names them, so the two can share a lake: a day regenerated here rewrites its
+    chunk's files with the same bytes. A chunk holds at most about ``CHUNK_EVENTS`` events.
     """
     started = time.perf_counter()
-    wanted = sorted(set(day_indexes))
-    bad = [d for d in wanted if not 0 <= d < config.days]
+    wanted = set(day_indexes)
+    bad = sorted(d for d in wanted if not 0 <= d < config.days)
     if bad:
         raise ValueError(f"day index {bad[0]} is outside the window 0..{config.days - 1}")
     _claim_lake(lake, config, replace)
+    world = build_world(config)
+    grid = chunk_grid(world, chunk_size)
+    _remove_off_grid(lake, config, grid)
+    groups = [days for days in grid if wanted.intersection(days)]
     summary = SimulationSummary()
-    _run_groups(build_world(config), lake, [[d] for d in wanted], on_day, summary)
+    _run_groups(world, lake, groups, on_day, summary, workers)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -421,18 +526,24 @@ def simulate(
     *,
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
+    chunk_size: int | None = None,
+    workers: int | None = None,
 ) -> SimulationSummary:
     """Write ``config``'s events into ``lake`` (and its truth beside them); idempotent.
 
     Days are generated and written in chunks of about ``CHUNK_EVENTS`` events (one file per
     stream and event date per chunk), which bounds memory whatever the history's length.
+    ``chunk_size`` (days) overrides the grid; ``workers`` processes share the chunks (default:
+    ``default_workers``); neither changes what is generated. Workers are spawned, so a script
+    that calls this must guard its entry point with ``if __name__ == "__main__":``.
     """
     started = time.perf_counter()
     _claim_lake(lake, config, replace)
     world = build_world(config)
-    size = chunk_days(world)
-    groups = [list(range(b, min(b + size, config.days))) for b in range(0, config.days, size)]
     summary = SimulationSummary()
-    _run_groups(world, lake, groups, on_day, summary)
+    workers = default_workers(world) if workers is None else workers
+    grid = chunk_grid(world, chunk_size)
+    _remove_off_grid(lake, config, grid)
+    _run_groups(world, lake, grid, on_day, summary, workers)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -3,9 +3,12 @@
     .venv/bin/python superset/generate_datasets.py [--check]
 
 For every dataset in ``superset/metrics.yaml`` this reads the mart's columns (name,
-data_type, description) from the dbt model YAML under ``dbt/models/marts/`` and writes
-``superset/assets/datasets/servops_serving/<table>.yaml``: the columns with dbt's
-descriptions (Superset's column help), and the named metrics from ``metrics.yaml``. Rerun it
+data_type, description) from the dbt model YAML under ``dbt/models/marts/`` (schema
+``marts``) or ``dbt/models/planning/`` (a dataset with ``schema: planning``: the forecasts
+and plans) and writes ``superset/assets/datasets/servops_serving/<table>.yaml``: the columns
+with dbt's descriptions (Superset's column help), and the named metrics from
+``metrics.yaml``. A planning Python model whose YAML gives no data_type declares its column
+types in its module's ``COLUMNS`` dict; those are used instead. Rerun it
 whenever a mart's columns or docs change. ``--check`` writes nothing and exits 1 if any
 file would change (CI uses it to keep the bundle in step with dbt).
 
@@ -15,6 +18,7 @@ Column docs are never edited in the dataset files by hand: dbt is their one sour
 from __future__ import annotations
 
 import argparse
+import runpy
 import sys
 import uuid
 from pathlib import Path
@@ -24,6 +28,9 @@ import yaml
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 MARTS = PROJECT / "dbt" / "models" / "marts"
+PLANNING = PROJECT / "dbt" / "models" / "planning"
+# Where each schema's models are documented.
+SCHEMA_DIRS = {"marts": MARTS, "planning": PLANNING}
 METRICS = HERE / "metrics.yaml"
 OUT = HERE / "assets" / "datasets" / "servops_serving"
 DATABASE_UUID = "00bfb49c-fc45-5790-94be-705895fb4f9c"
@@ -38,18 +45,51 @@ class DatasetError(ValueError):
     """The metrics file or a mart's YAML cannot make a dataset; says which file and field."""
 
 
-def dataset_uuid(table: str) -> str:
+def dataset_uuid(table: str, schema: str = "marts") -> str:
     """Stable: the same mart always has the same dataset uuid."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"servops/dataset/marts.{table}"))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"servops/dataset/{schema}.{table}"))
 
 
 def load_models(marts: Path = MARTS) -> dict[str, dict]:
-    """Every mart model documented in dbt YAML, by name, with the file it is in."""
+    """Every model documented in dbt YAML under ``marts``, by name, with the file it is in."""
     models: dict[str, dict] = {}
     for path in sorted(marts.rglob("*.yml")):
         for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
             models[model["name"]] = {**model, "_file": path}
     return models
+
+
+def python_column_types(model: dict) -> dict[str, str]:
+    """A dbt Python model's ``COLUMNS`` (column -> DuckDB type), or {} for a SQL model."""
+    source = Path(model["_file"]).parent / f"{model['name']}.py"
+    if not source.exists():
+        return {}
+    columns = runpy.run_path(str(source)).get("COLUMNS")
+    if not isinstance(columns, dict):
+        raise DatasetError(f"{source}: no COLUMNS dict giving the model's column types")
+    return {str(name): str(data_type) for name, data_type in columns.items()}
+
+
+def with_python_types(model: dict) -> dict:
+    """The model with each column's data_type filled in from its Python module if missing."""
+    if all(column.get("data_type") for column in model.get("columns") or []):
+        return model
+    types = python_column_types(model)
+    columns = []
+    for column in model.get("columns") or []:
+        if types and column.get("name") not in types:
+            # Documented but never built: a dataset column on it would break every query
+            # that selects it. Said out loud, so the docs get fixed.
+            print(
+                f"generate_datasets: {model['_file']}: model {model['name']} documents column "
+                f"{column.get('name')!r}, which its COLUMNS does not build; left out",
+                file=sys.stderr,
+            )
+            continue
+        columns.append(
+            {**column, "data_type": column.get("data_type") or types.get(column["name"])}
+        )
+    return {**model, "columns": columns}
 
 
 def display_name(column: str) -> str:
@@ -95,7 +135,7 @@ def metric_config(table: str, metric: dict) -> dict:
     }
 
 
-def dataset_config(table: str, spec: dict, model: dict) -> dict:
+def dataset_config(table: str, spec: dict, model: dict, schema: str = "marts") -> dict:
     columns = [column_config(model, column) for column in model.get("columns") or []]
     names = {column["column_name"] for column in columns}
     main_dttm = spec.get("main_dttm_col")
@@ -103,7 +143,7 @@ def dataset_config(table: str, spec: dict, model: dict) -> dict:
         raise DatasetError(f"{METRICS}: dataset {table}: main_dttm_col {main_dttm!r} not a column")
     return {
         "table_name": table,
-        "schema": "marts",
+        "schema": schema,
         "catalog": None,
         "sql": None,
         "description": " ".join((model.get("description") or "").split()) or None,
@@ -118,7 +158,7 @@ def dataset_config(table: str, spec: dict, model: dict) -> dict:
         "extra": None,
         "normalize_columns": False,
         "always_filter_main_dttm": False,
-        "uuid": dataset_uuid(table),
+        "uuid": dataset_uuid(table, schema),
         "database_uuid": DATABASE_UUID,
         "version": "1.0.0",
         "metrics": [metric_config(table, metric) for metric in spec.get("metrics") or []],
@@ -128,7 +168,8 @@ def dataset_config(table: str, spec: dict, model: dict) -> dict:
 
 def render(table: str, config: dict) -> str:
     header = (
-        f"# Generated by superset/generate_datasets.py from dbt's docs of marts.{table} and\n"
+        f"# Generated by superset/generate_datasets.py from dbt's docs of {config['schema']}."
+        f"{table} and\n"
         "# superset/metrics.yaml: edit those, then rerun it. Do not edit by hand.\n"
     )
     return header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
@@ -137,14 +178,22 @@ def render(table: str, config: dict) -> str:
 def generate() -> dict[Path, str]:
     """Dataset file path -> its text, for every dataset in ``metrics.yaml``."""
     specs = (yaml.safe_load(METRICS.read_text()) or {}).get("datasets") or {}
-    models = load_models()
+    models = {schema: load_models(folder) for schema, folder in SCHEMA_DIRS.items()}
     files = {}
     for table, spec in specs.items():
-        if table not in models:
-            raise DatasetError(f"{METRICS}: dataset {table}: no mart model documents it in {MARTS}")
-        files[OUT / f"{table}.yaml"] = render(
-            table, dataset_config(table, spec or {}, models[table])
-        )
+        spec = spec or {}
+        schema = spec.get("schema", "marts")
+        if schema not in SCHEMA_DIRS:
+            raise DatasetError(
+                f"{METRICS}: dataset {table}: schema {schema!r} is not one of "
+                f"{', '.join(SCHEMA_DIRS)}"
+            )
+        if table not in models[schema]:
+            raise DatasetError(
+                f"{METRICS}: dataset {table}: no model documents it in {SCHEMA_DIRS[schema]}"
+            )
+        model = with_python_types(models[schema][table])
+        files[OUT / f"{table}.yaml"] = render(table, dataset_config(table, spec, model, schema))
     return files
 
 

@@ -15,6 +15,8 @@ import logging
 import os
 from datetime import timedelta
 
+from flask_caching.backends.filesystemcache import FileSystemCache
+
 SUPERSET_HOME = os.environ.get("SUPERSET_HOME")
 if not SUPERSET_HOME:
     raise RuntimeError(
@@ -43,18 +45,63 @@ PREVENT_UNSAFE_DB_CONNECTIONS = True
 # Embedding is off; this secret is never the public default all the same.
 GUEST_TOKEN_JWT_SECRET = hashlib.sha256(f"guest-token:{SECRET_KEY}".encode()).hexdigest()
 
-# Metadata lookups are cached per process. Query results are cached only briefly,
-# so a newly published warehouse shows within a minute.
+# Metadata lookups are cached per process.
 CACHE_DEFAULT_TIMEOUT = int(timedelta(minutes=5).total_seconds())
 CACHE_CONFIG = {
     "CACHE_TYPE": "SimpleCache",
     "CACHE_KEY_PREFIX": "servops_meta_",
     "CACHE_DEFAULT_TIMEOUT": int(timedelta(minutes=5).total_seconds()),
 }
-_DATA_CACHE_SECONDS = int(os.environ.get("SERVOPS_SUPERSET_DATA_CACHE_SECONDS", "60"))
+
+
+class _WarehouseVersionCache(FileSystemCache):
+    """Chart results on disk, filed under the published warehouse file's identity.
+
+    Publishing renames a new file onto ``serving.duckdb`` (a new inode), so every result
+    cached from the previous version stops matching at that instant: a result can be kept
+    for a day without ever showing data older than the warehouse. Files, not memory, so
+    both gunicorn workers and a restarted server share what a warm-up
+    (``servops.superset_bootstrap.warm_cache``) put there.
+    """
+
+    def __init__(self, cache_dir: str, serving_db: str, **kwargs) -> None:
+        super().__init__(cache_dir, **kwargs)
+        self._serving_db = serving_db
+
+    @classmethod
+    def factory(cls, app, config, args, kwargs):
+        kwargs.update(threshold=config["CACHE_THRESHOLD"], ignore_errors=True)
+        return cls(config["CACHE_DIR"], config["SERVOPS_SERVING_DB"], **kwargs)
+
+    def _get_filename(self, key: str) -> str:
+        if key == self._fs_count_file:  # the cache's own bookkeeping, not a result
+            return super()._get_filename(key)
+        try:
+            stat = os.stat(self._serving_db)
+            version = f"{stat.st_dev}.{stat.st_ino}.{stat.st_mtime_ns}"
+        except OSError:
+            version = "no-warehouse"
+        return super()._get_filename(f"{version}/{key}")
+
+
+# Superset copies this file's upper-case names into superset.config, where Flask-Caching can
+# import the class from (this file itself is not importable by name).
+SERVOPS_WAREHOUSE_VERSION_CACHE = _WarehouseVersionCache
+_DATA_CACHE_SECONDS = int(
+    os.environ.get(
+        "SERVOPS_SUPERSET_DATA_CACHE_SECONDS", str(int(timedelta(days=1).total_seconds()))
+    )
+)
 DATA_CACHE_CONFIG = {
-    # 0 turns result caching off (the dashboard benchmark measures real queries).
-    "CACHE_TYPE": "SimpleCache" if _DATA_CACHE_SECONDS > 0 else "NullCache",
+    # 0 turns result caching off (the dashboard benchmark measures real queries cold).
+    "CACHE_TYPE": (
+        "superset.config.SERVOPS_WAREHOUSE_VERSION_CACHE"
+        if _DATA_CACHE_SECONDS > 0
+        else "NullCache"
+    ),
+    "CACHE_DIR": os.path.join(SUPERSET_HOME, "data_cache"),
+    "CACHE_THRESHOLD": 5000,
+    "SERVOPS_SERVING_DB": os.environ.get("SERVOPS_SERVING_DB", ""),
     "CACHE_KEY_PREFIX": "servops_data_",
     "CACHE_DEFAULT_TIMEOUT": _DATA_CACHE_SECONDS,
 }

@@ -9,8 +9,13 @@ from servops.paths import Home
 BUILD_POOL = "warehouse_build"
 BUILD_POOL_LIMIT = 1
 
+# The queue hands runs to the launcher every few seconds (Dagster's default: 5); each second
+# there is a second of event-to-serving time for a sensor's build.
+DEQUEUE_INTERVAL_SECONDS = 1
+WRITTEN_BY_SERVOPS = "# Written by servops"
+
 DAGSTER_YAML = f"""\
-# Written by servops; see dagster_project/lib/instance.py.
+{WRITTEN_BY_SERVOPS}; see dagster_project/lib/instance.py.
 telemetry:
   enabled: false
 concurrency:
@@ -18,19 +23,23 @@ concurrency:
     # Only the "{BUILD_POOL}" pool is used: one op at a time writes the build copy.
     default_limit: {BUILD_POOL_LIMIT}
     granularity: op
+run_queue:
+  dequeue_interval_seconds: {DEQUEUE_INTERVAL_SECONDS}
 """
 
 
 def write_instance_settings(home: Home) -> None:
     """Write ``<home>/dagster/dagster.yaml`` unless it already sets pool limits.
 
-    A file from an older servops (telemetry only) is replaced; one with its own
-    ``concurrency:`` section is a person's choice and is left alone.
+    A file an older servops wrote (telemetry only, or marked as servops's) is replaced; one
+    with its own ``concurrency:`` section is a person's choice and is left alone.
     """
     home.dagster_home.mkdir(parents=True, exist_ok=True)
     settings = home.dagster_home / "dagster.yaml"
-    if settings.exists() and "concurrency:" in settings.read_text():
-        return
+    if settings.exists():
+        text = settings.read_text()
+        if "concurrency:" in text and not text.startswith(WRITTEN_BY_SERVOPS):
+            return
     settings.write_text(DAGSTER_YAML)
 
 

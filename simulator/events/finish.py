@@ -73,15 +73,17 @@ def finish(
         broken = np.flatnonzero(rng.random(m) < defects)
         stats.update(duplicates=len(duplicate), late=int(late.sum()), malformed=len(broken))
     prefix = f"sim-{seed}-{source}-{day_index:05d}-"
+    # Without duplicates every row is delivered once, in order: no copy of the columns needed.
+    copied = len(sequence) != m
     raw = RawEvents(
         rows.stream,
         prefix,
         rows.event_types(),
-        types[sequence],
-        at[sequence],
+        types[sequence] if copied else types,
+        at[sequence] if copied else at,
         received,
         sequence,
-        {name: values[sequence] for name, values in columns.items()},
+        {name: values[sequence] for name, values in columns.items()} if copied else columns,
         lookups,
     )
     if len(broken):
@@ -115,9 +117,10 @@ def build_stream(stream: str, parts: list[RawEvents]) -> pa.Table:
         [np.array([event_types.index(t) for t in part.event_types])[part.types] for part in parts]
     )
     owner = np.repeat(np.arange(len(parts)), sizes)
+    sequence = np.concatenate([part.sequence for part in parts])
     event_ids = pc.binary_join_element_wise(
         take(strings(part.prefix for part in parts), owner),
-        pc.cast(pa.array(np.concatenate([part.sequence for part in parts])), pa.string()),
+        pc.cast(pa.array(sequence), pa.string()),
         "",
     )
     names = {name for part in parts for name in part.columns if not name.startswith("_")}

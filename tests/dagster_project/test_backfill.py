@@ -90,6 +90,12 @@ def test_rerunning_day_partitions_gives_the_same_warehouse(fresh_home) -> None:
     assert _lake_digest(fresh_home) == lake
     assert _marts_digest(fresh_home) == marts
     assert len(list(fresh_home.versions_dir.glob("v*.duckdb"))) == versions + 1
+    # The second build reused the first one's parse (this data directory's partial-parse
+    # state), instead of parsing the whole dbt project again.
+    from dagster_project.defs.warehouse.assets import dbt_targets_dir
+
+    last = max(path for path in dbt_targets_dir(fresh_home).iterdir() if path.is_dir())
+    assert "Unable to do partial parsing" not in (last / "dbt.log").read_text()
 
     # The partitions are recorded per day, so the UI shows what a backfill covered.
     materialized = instance.get_materialized_partitions(dg.AssetKey(["lake", "raw", "ticket"]))

@@ -37,13 +37,15 @@ def _write(home: Home, batch: str, day: str = "2025-03-01") -> list:
     return write_batch(home.raw, "ticket", table, batch)
 
 
-def _evaluate(cursor: str | None):
+def _evaluate(cursor: str | None, instance=None):
     from dagster_project.definitions import defs
     from dagster_project.defs.sensors.sensors import new_lake_files
 
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-        return new_lake_files.evaluate_tick(context)
+    if instance is None:
+        with dg.instance_for_test() as instance:
+            return _evaluate(cursor, instance)
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    return new_lake_files.evaluate_tick(context)
 
 
 def test_sensor_requests_an_incremental_build_for_new_files_once(lake_home) -> None:
@@ -71,6 +73,31 @@ def test_sensor_requests_an_incremental_build_for_new_files_once(lake_home) -> N
 
     # Re-evaluating from an old cursor gives the same run key: Dagster runs it only once.
     assert _evaluate(first.cursor).run_requests[0].run_key == again.run_key
+
+
+def test_sensor_holds_new_files_while_two_builds_are_in_flight(lake_home) -> None:
+    _write(lake_home, "batch-1")
+    with dg.instance_for_test() as instance:
+        running = dg.DagsterRun(job_name="warehouse_job", status=dg.DagsterRunStatus.STARTED)
+        instance.add_run(running)  # one build going: the next one may wait for the pool
+        assert _evaluate(None, instance).run_requests
+        instance.add_run(running._replace(run_id="second-build"))
+        held = _evaluate(None, instance)
+    assert not held.run_requests
+    assert held.cursor is None  # nothing marked seen: the files go into the next request
+
+
+def test_incremental_selection_leaves_planning_and_seeds_to_the_daily_build() -> None:
+    from dagster_project.definitions import defs
+    from dagster_project.lib.selection import incremental_selection
+
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in incremental_selection(graph, ["ticket"])}
+    assert {"marts/fct_tickets", "warehouse/serving"} <= keys
+    assert not any(key.startswith(("planning/", "seeds/")) for key in keys)
+    assert "marts/fct_invoices" not in keys  # billing's marts: the billing stream did not change
+    full = {key.to_user_string() for key in incremental_selection(graph, [], full=True)}
+    assert "planning/fct_volume_forecast_weekly" in full
 
 
 def test_hourly_schedule_builds_only_when_files_arrived_since_the_publish(lake_home) -> None:

@@ -19,7 +19,8 @@ import pytest
 import connectors
 from connectors import jsonl
 from servops.events import build_table
-from servops.ingest import PAUSE_ENV, UnreadableInput, ingest_file, log_dir, quarantine_dir
+from servops.ingest import UnreadableInput, ingest_file, log_dir, quarantine_dir
+from servops.lake import PAUSE_BEFORE_RENAME_ENV, remove_stale_tmp
 
 SERVOPS = [sys.executable, "-m", "servops.cli"]
 
@@ -195,39 +196,89 @@ def test_a_missing_file_and_an_unknown_connector_are_clear_errors(tmp_path: Path
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+def tmp_files(lake: Path) -> list[Path]:
+    return sorted(lake.rglob("*.tmp"))
+
+
 def test_kill_9_mid_batch_leaves_no_partial_file_and_a_rerun_completes(tmp_path: Path) -> None:
-    # 20 event dates -> 20 lake files; the hook sleeps after each so the kill lands mid-batch.
+    # 20 event dates -> 20 lake files; the hook holds each temporary file 0.1 s before its
+    # rename, so the kill lands mid-batch with a half-done write on disk.
     records = [envelope(i, 1 + i % 20) for i in range(400)]
     records += [{**envelope(1000 + i), "event_type": "ticket.nope"} for i in range(5)]
     source = write_jsonl(tmp_path / "big.jsonl", records)
     home = tmp_path / "home"
-    raw = home / "lake" / "raw"
+    lake = home / "lake"
+    raw = lake / "raw"
     process = subprocess.Popen(
         [*SERVOPS, "--home", str(home), "ingest", "jsonl", str(source)],
-        env={**os.environ, PAUSE_ENV: "0.1"},
+        env={**os.environ, PAUSE_BEFORE_RENAME_ENV: "0.1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while len(list(raw.glob("*/*/*.parquet"))) < 5 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while time.monotonic() < deadline and not (
+        len(list(raw.glob("*/*/*.parquet"))) >= 5 and tmp_files(lake)
+    ):
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
     written = list(raw.glob("*/*/*.parquet"))
     assert 5 <= len(written) < 20, "the kill should land mid-batch"
+    (left,) = tmp_files(lake)
+    assert str(process.pid) in left.name, "the killed writer's temporary file is left"
     for path in written:  # every visible file is whole
         pq.read_table(path)
-    assert not list(log_dir(home / "lake").glob("*.parquet")), "no log row: batch incomplete"
+    assert not list(log_dir(lake).glob("*.parquet")), "no log row: batch incomplete"
+    # Readers (the dbt sources' glob) do not see the temporary file.
+    (seen,) = duckdb.execute(
+        "select count(*) from read_parquet(?, hive_partitioning = true, union_by_name = true)",
+        [f"{raw}/ticket/*/*.parquet"],
+    ).fetchone()
+    assert 0 < seen < 400
 
     result = run(home, "ingest", "jsonl", str(source))
     assert result.returncode == 0, result.stderr
     assert "received 405, accepted 400, quarantined 5" in result.stdout
-    counts = dict(events(home / "lake"))
+    assert tmp_files(lake) == [], "the re-run removed the dead writer's temporary file"
+    counts = dict(events(lake))
     assert len(counts) == 400 and set(counts.values()) == {1}, "no loss, no duplicate"
     assert len(list(raw.glob("*/*/*.parquet"))) == 20
     again = run(home, "ingest", "jsonl", str(source))
     assert "already ingested" in again.stdout
+
+
+def test_only_dead_writers_temporary_files_are_removed(tmp_path: Path) -> None:
+    folder = tmp_path / "lake" / "raw" / "ticket" / "event_date=2025-01-01"
+    folder.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])  # a writer that has exited
+    dead.wait()
+    live = subprocess.Popen(["sleep", "30"])  # a live writer elsewhere
+    try:
+        files = {
+            "dead": folder / f".b1.parquet.{dead.pid}.tmp",
+            "live": folder / f".b2.parquet.{live.pid}.tmp",
+            "mine": folder / f".b3.parquet.{os.getpid()}.tmp",
+            "not ours": folder / "notes.1.tmp",
+        }
+        for path in files.values():
+            path.write_bytes(b"PAR1 half a file")
+        # An ingestion writing to that folder clears it before writing ...
+        ingest_file(
+            tmp_path / "lake", "jsonl", jsonl.read, write_jsonl(tmp_path / "a.jsonl", [envelope(1)])
+        )
+        assert {name for name, path in files.items() if path.exists()} == {
+            "live",
+            "mine",
+            "not ours",
+        }
+        # ... and a sweep of the whole lake (servops ingest, a starting receiver) likewise.
+        files["dead"].write_bytes(b"PAR1 half a file")
+        assert remove_stale_tmp(tmp_path / "lake") == [files["dead"]]
+        assert not files["dead"].exists() and files["live"].exists()
+    finally:
+        live.kill()
+        live.wait()
 
 
 def test_parquet_envelopes_are_ingested_like_json_lines(tmp_path: Path) -> None:

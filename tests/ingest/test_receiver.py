@@ -212,6 +212,8 @@ def test_load_from_a_second_process_loses_nothing(tmp_path: Path, restart: bool)
     assert result["acked"] == count and result["rejected"] == 0
     ids = lake_event_ids(home / "lake", f"stripe:evt_{run_id}_%")
     assert len(set(ids)) == count, "every acknowledged event is in the lake"
+    # The restarted receiver removed the killed one's temporary files; none are left.
+    assert not list((home / "lake").rglob("*.tmp"))
     if restart:
         assert result["retries"] > 0
         # Redelivered events may be in the lake twice; downstream keeps one per event_id.

@@ -77,3 +77,10 @@ def test_planning_models_build_and_pass_their_tests(tmp_path: Path):
             "from planning.fct_staffing_coverage"
         ).fetchone()
         assert staffed[0] > 0 and staffed[1] > 0
+        # Cost per solved ticket for the VP dashboard: budget and scheduled agents' cost.
+        per_ticket = connection.execute(
+            "select count(*), bool_and(actual_value > 0 and planned_value > 0) "
+            "from planning.fct_budget_variance "
+            "where metric = 'cost_per_ticket_eur' and tickets_solved_count > 0"
+        ).fetchone()
+        assert per_ticket[0] > 0 and per_ticket[1]

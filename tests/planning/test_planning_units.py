@@ -10,8 +10,8 @@ import pytest
 
 from planning import PlanningInputError, synthetic
 from planning.backtest import backtest_volume, roc_auc, top_lift, wape
-from planning.budget import budget_variance, quarter_elapsed_share
-from planning.churn import backtest_churn
+from planning.budget import budget_variance, cost_per_ticket, quarter_elapsed_share
+from planning.churn import backtest_churn, horizon_probability
 from planning.forecast import clean_outliers, forecast_volume, hour_of_week_profile
 from planning.health import INPUTS, WEIGHTS, health_scores, stop_at_churn
 from planning.retention import backtest_retention, forecast_retention
@@ -222,3 +222,86 @@ def test_deferred_channels_are_staffed_by_workload():
     # 2 emails x 8 minutes = 16 minutes of work in the hour: 0.267 Erlangs / 0.8 / 0.7.
     assert row["agents_required"] == pytest.approx(16 / 60 / 0.8)
     assert row["agents_required_with_shrinkage"] == pytest.approx(16 / 60 / 0.8 / 0.7)
+
+
+def _expanding_company(months: int = 8) -> pd.DataFrame:
+    """200 monthly accounts from 100 EUR of which a random 10 % double their MRR each month,
+    none churn; and one annual account invoiced 12 months' MRR two months before the end."""
+    rng = np.random.default_rng(5)
+    mrr = np.full(200, 100.0)
+    rows = []
+    for month in range(months):
+        rows.extend((f"M{account:03d}", month, mrr[account], 1.0) for account in range(200))
+        rows.append(("A000", month, 50.0, 12.0 if month == months - 2 else None))
+        mrr = mrr * np.where(rng.random(200) < 0.1, 2.0, 1.0)
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "month", "mrr_amount", "invoiced_months"]
+    ).assign(plan_id="all")
+    frame["month_start_date"] = (pd.Period("2025-01", "M") + frame.pop("month")).map(
+        lambda period: period.to_timestamp().date()
+    )
+    return frame
+
+
+def test_retention_forecast_counts_expansion_at_its_mean_and_holds_annual_plans():
+    frame = _expanding_company()
+    current = frame[frame["month_start_date"] == frame["month_start_date"].max()]
+    monthly_mrr = current.loc[current["customer_id"] != "A000", "mrr_amount"].sum()
+    forecast = forecast_retention(frame, horizon_months=3, n_paths=400)
+    first = forecast[forecast["horizon_month"] == 1].iloc[0]
+    # A tenth of the accounts double each month: MRR grows by the mean ratio 1.1 a month
+    # (the mean log ratio would give 2 ** 0.1 = 1.07); the annual account's 50 stays.
+    assert first["forecast_mrr_amount"] == pytest.approx(monthly_mrr * 1.1 + 50, rel=0.03)
+    assert first["mrr_lower_80"] <= first["forecast_mrr_amount"] <= first["mrr_upper_80"]
+    assert first["forecast_logo_count"] == 201
+    # The annual account renews in ten months: flat over the horizon.
+    annual_only = forecast_retention(
+        frame[frame["customer_id"] == "A000"], horizon_months=3, n_paths=50
+    )
+    assert (annual_only["forecast_mrr_amount"] == 50).all()
+    assert (annual_only["mrr_lower_80"] == annual_only["mrr_upper_80"]).all()
+
+
+def test_retention_backtest_rolls_origins_and_beats_flat_on_mrr_with_expansion():
+    result = backtest_retention(_expanding_company(10), horizon_months=3, max_origins=3)
+    assert result.origins == 3
+    assert result.wape_mrr_model < 0.5 * result.wape_mrr_baseline
+
+
+def test_backtest_reusing_parameters_matches_refitting():
+    history = synthetic.daily_volume(days=126, seed=3)
+    kwargs = {"horizon_weeks": 4, "max_origins": 3}
+    reused = backtest_volume(history, ["team_id"], **kwargs)
+    refitted = backtest_volume(history, ["team_id"], refit=True, **kwargs)
+    assert reused.origins == refitted.origins == 3
+    assert reused.wape_model == pytest.approx(refitted.wape_model, abs=0.02)
+    assert reused.wape_model < reused.wape_baseline
+
+
+def test_churn_backtest_can_learn_a_shorter_label():
+    snapshots = health_scores(synthetic.account_snapshots(seed=1))
+    # Trained on a label known 30 days after each snapshot, judged on the 90-day one.
+    shorter = snapshots.assign(
+        month_label_known_date=pd.to_datetime(snapshots["snapshot_date"]) + pd.Timedelta(days=30)
+    )
+    result = backtest_churn(
+        shorter,
+        list(INPUTS),
+        train_label="is_churned_within_horizon",
+        train_label_known_column="month_label_known_date",
+    )
+    assert result.train_rows == 4500 and result.test_rows == 1500
+    assert result.auc_model > result.auc_health_baseline
+    assert horizon_probability([0.1])[0] == pytest.approx(1 - 0.9**3)
+
+
+def test_cost_per_ticket_arithmetic():
+    result = cost_per_ticket(
+        pd.Series([90_000.0, 50_000.0]),
+        pd.Series([40_000.0, 10_000.0]),
+        pd.Series([1_000, 0]),
+        pd.Series([0.5, 1.0]),
+    )
+    # Half the quarter: 45,000 budgeted / 1,000 tickets = 45; actual 40,000 / 1,000 = 40.
+    assert list(result.iloc[0]) == [45.0, 40.0]
+    assert result.iloc[1].isna().all()

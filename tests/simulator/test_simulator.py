@@ -49,12 +49,17 @@ def _events(lake: Path, stream: str) -> str:
     return f"read_parquet('{lake}/raw/{stream}/*/*.parquet', hive_partitioning = true)"
 
 
-def test_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
-    simulate(CONFIG, tmp_path / "a" / "lake")
-    simulate(CONFIG, tmp_path / "b" / "lake")
+def test_same_seed_gives_the_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:
+    simulate(CONFIG, tmp_path / "a" / "lake", chunk_size=4, workers=1)
+    simulate(CONFIG, tmp_path / "b" / "lake", chunk_size=4, workers=2)
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first and first == second
     assert any(name.endswith(".jsonl") for name in first), "defects write malformed records"
+    assert {name.split("/")[-1] for name in first if "/raw/ticket/" in name} == {
+        "sim-3-00000-00003.parquet",
+        "sim-3-00004-00007.parquet",
+        "sim-3-00008-00011.parquet",
+    }
 
 
 def test_another_seed_gives_other_events(tmp_path: Path) -> None:
@@ -74,12 +79,34 @@ def test_any_day_regenerates_alone(tmp_path: Path) -> None:
     assert not build_stream("ticket", day_five.tables["ticket"]).equals(
         build_stream("ticket", generate_day(world, 6).tables["ticket"])
     )
-    # Written alone, a day gives the same files whatever else was written before.
-    simulate_days(CONFIG, tmp_path / "a", [5])
-    simulate_days(CONFIG, tmp_path / "b", [3, 5, 7])
-    alone = {k: v for k, v in _files(tmp_path / "a").items() if "00005-00005" in k}
-    among = {k: v for k, v in _files(tmp_path / "b").items() if "00005-00005" in k}
-    assert alone and alone == among
+    # Written alone, a day gives the same files (its chunk's) whatever else was written.
+    simulate_days(CONFIG, tmp_path / "a", [5], chunk_size=4)
+    simulate_days(CONFIG, tmp_path / "b", [3, 5, 9], chunk_size=4)
+    alone = _files(tmp_path / "a")
+    among = {k: v for k, v in _files(tmp_path / "b").items() if "00004-00007" in k}
+    assert {k for k in alone if "sim-" in k} == set(among)
+    assert among and all(alone[k] == v for k, v in among.items())
+
+
+def test_simulate_and_simulate_days_write_the_same_files(tmp_path: Path) -> None:
+    """A day regenerated alone rewrites the files a whole-window run wrote, byte for byte."""
+    whole = simulate(CONFIG, tmp_path / "lake", chunk_size=5)
+    before = _files(tmp_path)
+    again = simulate_days(CONFIG, tmp_path / "lake", [6], chunk_size=5)
+    assert _files(tmp_path) == before
+    assert 0 < again.events < whole.events
+    days = simulate_days(CONFIG, tmp_path / "days" / "lake", range(CONFIG.days), chunk_size=5)
+    assert days.events == whole.events
+    assert _files(tmp_path / "days") == before
+    # Another grid replaces the old chunks' files instead of duplicating their events.
+    simulate(CONFIG, tmp_path / "lake", chunk_size=CONFIG.days)
+    names = {Path(name).stem for name in _files(tmp_path) if not name.startswith("days/")}
+    assert {name for name in names if name.startswith("sim-")} == {"sim-3-00000-00011"}
+    raw = sum(
+        duckdb.execute(f"select count(*) from {_events(tmp_path / 'lake', s)}").fetchone()[0]
+        for s in STREAMS
+    )
+    assert raw == whole.events
 
 
 def test_rerun_is_idempotent_and_leaves_no_temporary_files(tmp_path: Path) -> None:

@@ -54,11 +54,47 @@ HEADLINES = {
         f"select count(*) from marts.fct_tickets where {UNSOLVED} and team_id = '{LEAD_TEAM}'",
     ),
 }
+# More headlines, on the charts of the plan, forecast and automation marts.
+MORE_HEADLINES = {
+    "vp-service-operations": [
+        (
+            "Cost per ticket",
+            "select sum(daily_budget_eur) / sum(tickets_solved_count)"
+            " from marts.fct_team_plan_daily",
+        ),
+    ],
+    "planning-revenue": [
+        (
+            "Spend against budget",
+            "select 100.0 * (sum(actual_value) - sum(prorated_planned_value))"
+            " / sum(prorated_planned_value) from planning.fct_budget_variance"
+            " where metric = 'spend_eur'",
+        ),
+    ],
+    "automation": [
+        (
+            "Automatic resolutions",
+            "select count(*) from marts.fct_automation_actions where is_automatic_resolution",
+        ),
+        ("Agent hours saved", "select sum(minutes_saved) / 60 from marts.fct_automation_actions"),
+    ],
+}
+# Charts that may show "no data", and only while their mart is empty: account health starts
+# at the third month end of history, which the small test company (45 days) never reaches.
+EMPTY_ONLY_WITHOUT_ROWS = {
+    "Accounts at risk (health below 70)": "select count(*) from planning.fct_account_health",
+    "Mean health score": "select count(*) from planning.fct_account_health",
+    "Lowest account health (latest snapshot)": (
+        "select count(*) from (select arg_max(health_score, snapshot_date) as latest_score"
+        " from planning.fct_account_health group by customer_id) where latest_score < 70"
+    ),
+}
 
 
 def shown_number(text: str) -> tuple[float, float]:
     """A big number's text as a float, and half a unit of its last shown digit."""
-    digits = text.replace(",", "").strip()
+    # d3-format writes negatives with a true minus sign.
+    digits = text.replace(",", "").replace("\u2212", "-").strip()
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     return float(digits), 0.5 * 10**-decimals + 1e-9
 
@@ -94,17 +130,23 @@ def test_role_opens_its_dashboard_and_no_other(role, users, page_as, superset_se
     failed = {chart["name"]: chart["error"] for chart in charts if chart["error"] is not None}
     assert not failed, f"{slug}: charts with errors: {failed}"
     empty = [chart["name"] for chart in charts if chart["empty"] or not chart["drawn"]]
-    assert not empty, f"{slug}: charts with nothing to show: {empty}"
+    allowed = [
+        name
+        for name in empty
+        if name in EMPTY_ONLY_WITHOUT_ROWS
+        and warehouse_value(home, EMPTY_ONLY_WITHOUT_ROWS[name]) == 0
+    ]
+    assert not set(empty) - set(allowed), f"{slug}: charts with nothing to show: {empty}"
 
     if role.get("rls"):
         # Row-level security on the page: the queue by team lists the lead's team alone.
         (by_team,) = [chart for chart in charts if chart["name"] == "Queue by team and status"]
         assert by_team["rows"] and {row[0] for row in by_team["rows"]} == {LEAD_TEAM}
 
-    headline, sql = HEADLINES[slug]
-    (chart,) = [chart for chart in charts if chart["name"] == headline]
-    shown, tolerance = shown_number(chart["text"])
-    assert abs(shown - warehouse_value(home, sql)) <= tolerance, (headline, chart["text"])
+    for headline, sql in [HEADLINES[slug], *MORE_HEADLINES.get(slug, [])]:
+        (chart,) = [chart for chart in charts if chart["name"] == headline]
+        shown, tolerance = shown_number(chart["text"])
+        assert abs(shown - warehouse_value(home, sql)) <= tolerance, (headline, chart["text"])
 
     # Another role's dashboard: the API refuses it, and the page draws none of its charts.
     forbidden = other_dashboard(role)

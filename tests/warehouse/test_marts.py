@@ -1,9 +1,10 @@
 """The marts on a hand-made lake of every stream: hand-worked figures, incremental equals full
 refresh after late and duplicate events, and time travel (the warehouse as of a past instant).
 
-One module fixture builds the lake and runs dbt four times (a full build with tests, an
-incremental run, a full refresh of a copy, an ``as_of`` rebuild of a copy), batched because
-each dbt start costs seconds.
+One module fixture builds the lake and runs dbt four times (a first build; then side by side
+an incremental build with tests after the new batch, an ``as_of`` rebuild of a copy, and a
+full build of the final lake into a new database), batched because each dbt start costs
+seconds. Every table of the incremental warehouse must equal the full build's.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from servops.events import build_table
+from servops.events import STREAMS, build_table
 from servops.lake import write_batch
 from servops.paths import DBT_PROJECT_DIR, Home
 
 UTC = dt.UTC
-INCREMENTAL_MODELS = ("fct_tickets", "fct_ticket_status_intervals")
+# Every model built incrementally; the test compares every table of the warehouse anyway.
+INCREMENTAL_MODELS = (
+    *(f"stg_lake__{stream}_events" for stream in STREAMS),
+    "fct_tickets",
+    "fct_ticket_status_intervals",
+)
+WAREHOUSE_SCHEMAS = ("staging", "intermediate", "marts")
 # Everything downstream of the lake; other helpers' planning models are not under test here.
 EVERY_MART = ("--exclude", "path:models/planning")
 
@@ -449,7 +456,24 @@ def write_first_lake(raw: Path) -> None:
 
 def write_late_and_duplicate_events(raw: Path) -> None:
     """Received 2025-03-20: T3 solved on 03-11, T2's second reply on 03-10, and a redelivery of
-    T1's creation (same event_id, later receipt: must change nothing)."""
+    T1's creation (same event_id, later receipt: must change nothing); and a file holding
+    nothing but a redelivery of the first kb view (it must count once, and be marked read)."""
+    _write(
+        raw,
+        "kb",
+        [
+            {
+                "event_id": "b1-kb-0",
+                "event_type": "kb.article_viewed",
+                "occurred_at": "2025-03-03 07:00:00",
+                "customer_id": "C1",
+                "session_id": "s1",
+                "article_id": "KB-1",
+            }
+        ],
+        "b2",
+        received_at="2025-03-20 00:00:00",
+    )
     _write(
         raw,
         "ticket",
@@ -515,7 +539,7 @@ def _dbt_parallel(*runs: tuple) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Databases: main (a full run, then after late and duplicate events an incremental build
-    with every data test), full (a full refresh of the same lake), as_of (the warehouse as of
+    with every data test), full (a full build of the final lake), as_of (the warehouse as of
     2025-03-03 12:00)."""
     root = tmp_path_factory.mktemp("marts")
     home = Home(root / "home")
@@ -538,8 +562,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ).fetchall()
     write_late_and_duplicate_events(home.raw)
     shutil.copy(main, as_of)
-    # A production build: incremental facts add what arrived, the rest is rebuilt, every data
-    # and unit test runs; meanwhile a copy is rebuilt as of a past instant.
+    # A production build: incremental models add what arrived, the rest is rebuilt, every data
+    # and unit test runs; meanwhile a copy is rebuilt as of a past instant, and a new database
+    # is built from the whole final lake.
     _dbt_parallel(
         (home, main, root / "target_main", "build", *EVERY_MART),
         (
@@ -552,15 +577,35 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "{as_of: '2025-03-03 12:00:00'}",
             *EVERY_MART,
         ),
+        (
+            home,
+            full,
+            root / "target_full",
+            "build",
+            *("--exclude", "path:models/planning", "resource_type:test", "resource_type:unit_test"),
+        ),
     )
-    shutil.copy(main, full)
-    _dbt(home, full, root / "target_main", "run", "--full-refresh", "--select", *INCREMENTAL_MODELS)
-    return {"main": main, "full": full, "as_of": as_of, "before": before}
+    return {"main": main, "full": full, "as_of": as_of, "before": before, "raw": home.raw}
 
 
 def _rows(database: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.execute(sql).fetchall()
+
+
+def test_incremental_build_marks_every_lake_file_read(built) -> None:
+    # A later build skips exactly these files, so a file holding only redeliveries must be
+    # marked too, or its deliveries would be counted again.
+    raw = built["raw"]
+    for stream in STREAMS:
+        files = sorted(str(path.relative_to(raw.parent)) for path in raw.glob(f"{stream}/*/*"))
+        loaded = _rows(
+            built["main"],
+            f"select source_file from staging.stg_lake__{stream}_events union "
+            f"select unnest(duplicate_source_files) from staging.stg_lake__{stream}_events "
+            "order by 1",
+        )
+        assert [row[0] for row in loaded] == files, stream
 
 
 def test_tickets_hand_worked(built) -> None:
@@ -615,10 +660,38 @@ def test_tickets_hand_worked(built) -> None:
 
 
 def test_incremental_run_equals_full_refresh(built) -> None:
-    for model in INCREMENTAL_MODELS:
-        query = f"select * from marts.{model} order by all"
-        incremental, full = _rows(built["main"], query), _rows(built["full"], query)
-        assert incremental == full, model
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{built['main']}' as incremental (read_only)")
+        connection.execute(f"attach '{built['full']}' as full_build (read_only)")
+        schemas = ", ".join(f"'{schema}'" for schema in WAREHOUSE_SCHEMAS)
+        tables = {
+            database: connection.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                f"where database_name = '{database}' and schema_name in ({schemas}) order by all"
+            ).fetchall()
+            for database in ("incremental", "full_build")
+        }
+        assert tables["incremental"] == tables["full_build"]
+        assert set(INCREMENTAL_MODELS) <= {table for _, table in tables["incremental"]}
+        for schema, table in tables["incremental"]:
+            # Equal as multisets: every row of one is in the other as often.
+            differing = connection.execute(
+                f"""
+                select count(*) from (
+                    (select * from incremental.{schema}.{table}
+                     except all select * from full_build.{schema}.{table})
+                    union all
+                    (select * from full_build.{schema}.{table}
+                     except all select * from incremental.{schema}.{table})
+                )"""
+            ).fetchone()[0]
+            assert differing == 0, table
+    # The kb view delivered twice counts once, with both deliveries.
+    assert _rows(
+        built["main"],
+        "select delivery_count, len(duplicate_source_files) from staging.stg_lake__kb_events "
+        "where event_id = 'b1-kb-0'",
+    ) == [(2, 1)]
     assert _rows(built["main"], "select count(*) from marts.fct_tickets where is_solved") == [(3,)]
 
 

@@ -2,8 +2,9 @@
 
 One simulator run writes every stream it simulates (a multi-asset, ``lake/raw/<stream>``),
 for a day partition, a range of them (a backfill runs as one run, drawing the company once),
-or, without a partition, the whole configured window. Lake files are named by simulated day
-(``sim-<seed>-<day>.parquet``) and replaced whole, so re-running a day is idempotent.
+or, without a partition, the whole configured window. Lake files are named by the chunk of
+days they hold (``sim-<seed>-<first>-<last>.parquet``) and replaced whole, so re-running a day
+is idempotent.
 Connectors write the same streams through ``servops ingest``; their batches are logged in
 ``lake/ingestion_log`` (an external asset here, with the reconciliation check).
 """

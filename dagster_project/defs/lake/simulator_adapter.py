@@ -1,9 +1,10 @@
-"""The simulator as the lake assets call it: the whole window or chosen days, one batch a day.
+"""The simulator as the lake assets call it: the whole window or chosen days.
 
-Dagster always writes one batch per simulated day (``simulator.run.simulate_days``), so
-re-running any day partition replaces exactly that day's files, whether the days were first
-written by a whole-window run or a backfill. (``servops simulate`` writes multi-day chunks,
-which is faster; don't re-run Dagster partitions over a lake it wrote: the batches differ.)
+The simulator lays days out on a fixed grid of chunks set only by its settings and names
+each chunk's files ``sim-<seed>-<first day>-<last day>``; re-running any day partition
+(``simulator.run.simulate_days``) rewrites the whole chunk holding it, byte for byte what
+``servops simulate`` writes. So Dagster partitions and ``servops simulate`` can share a lake,
+and re-running a day is idempotent.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def simulate_days(
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
 ) -> simulator_run.SimulationSummary:
-    """Only the given days of the window, each its own batch."""
+    """Only the given days of the window (with the rest of their chunks)."""
     return simulator_run.simulate_days(config, lake, day_indexes, replace=replace, on_day=on_day)
 
 
@@ -46,5 +47,5 @@ def simulate_window(
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
 ) -> simulator_run.SimulationSummary:
-    """Every day of the configured window, with the same per-day batches as a backfill."""
+    """Every day of the configured window, in the same files as a backfill writes."""
     return simulate_days(config, lake, range(config.days), replace=replace, on_day=on_day)

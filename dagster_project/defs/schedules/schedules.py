@@ -14,7 +14,8 @@ daily_full_build = dg.ScheduleDefinition(
     execution_timezone="UTC",
     run_config=FULL_REFRESH_CONFIG,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="02:00 UTC: rebuild every model from the whole lake (full refresh), test, publish.",
+    description="02:00 UTC: rebuild every model from the whole lake (full refresh), seeds and "
+    "the planning models included, test, publish.",
 )
 
 
@@ -24,8 +25,8 @@ daily_full_build = dg.ScheduleDefinition(
     cron_schedule="5 * * * *",
     execution_timezone="UTC",
     description="Hourly: if lake files arrived since the last publish, build, test and publish "
-    "the models downstream of their streams. Catches what the sensor missed (or all of it "
-    "when the sensor is off).",
+    "the models downstream of their streams (not the planning models: the daily build's). "
+    "Catches what the sensor missed (or all of it when the sensor is off).",
 )
 def hourly_incremental_build(context: dg.ScheduleEvaluationContext):
     home = Home.resolve()

@@ -10,7 +10,24 @@ from dagster_project.lib.lake_files import LakeCursor, LakeFile, lake_files
 from dagster_project.lib.selection import incremental_selection
 from servops.paths import Home
 
-SENSOR_INTERVAL_SECONDS = 10
+# The daemon evaluates sensors at most every 5 s; a shorter interval would change nothing.
+SENSOR_INTERVAL_SECONDS = 5
+# Builds in flight (queued, starting or running) of the build job: one building, one waiting
+# for the build pool. More would only pile up behind the pool, each building what the next one
+# builds again; while two are in flight, new files wait (the cursor stays put) and go into the
+# request after.
+MAX_BUILDS_IN_FLIGHT = 2
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def builds_in_flight(instance) -> int:
+    """How many runs of the build job are queued, starting or running."""
+    return instance.get_runs_count(dg.RunsFilter(job_name=warehouse_job.name, statuses=IN_FLIGHT))
 
 
 def new_files_request(
@@ -34,7 +51,8 @@ def new_files_request(
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="New files under lake/raw (simulator, connectors, webhook batches) -> build, "
-    "test and publish the models downstream of their streams.",
+    "test and publish the models downstream of their streams (not the planning models: the "
+    "daily build's). At most two builds in flight; later files wait for the next request.",
 )
 def new_lake_files(context: dg.SensorEvaluationContext):
     home = Home.resolve()
@@ -43,6 +61,11 @@ def new_lake_files(context: dg.SensorEvaluationContext):
     new = cursor.unseen(files, home.raw)
     if not new:
         return dg.SkipReason(f"no new files among the lake's {len(files)}")
+    in_flight = builds_in_flight(context.instance)
+    if in_flight >= MAX_BUILDS_IN_FLIGHT:
+        return dg.SkipReason(
+            f"{len(new)} new lake file(s) wait: {in_flight} builds are queued or running"
+        )
     request = new_files_request(
         new, home.raw, context.repository_def.asset_graph, full=not home.serving_db.exists()
     )

@@ -3,10 +3,26 @@
 import pandas as pd
 
 from planning import PlanningInputError
-from planning.churn import churn_probability, train_churn_model
+from planning.churn import (
+    EXTRA_FEATURES,
+    churn_probability,
+    horizon_probability,
+    model_features,
+    train_churn_model,
+)
 from planning.features import account_snapshots
 from planning.frames import typed
 from planning.health import INPUTS, WEIGHTS, health_scores
+
+# The churn model's own inputs besides the health inputs (see planning.churn).
+MODEL_INPUTS = {
+    "median_first_reply_hours": "double",
+    "mean_reopen_count": "double",
+    "mrr_amount": "double",
+    "mrr_ratio_90_days": "double",
+    "tenure_days": "double",
+    "renewal_due_share": "double",
+}
 
 COLUMNS = {
     "customer_id": "varchar",
@@ -20,6 +36,7 @@ COLUMNS = {
     "churned_date": "date",
     "is_churned_within_horizon": "boolean",
     "is_label_known": "boolean",
+    **MODEL_INPUTS,
 }
 
 
@@ -35,14 +52,21 @@ def model(dbt, session):
     snapshots = account_snapshots(session, "marts")
     if snapshots is None or snapshots.empty:
         return typed(pd.DataFrame(), COLUMNS)
-    scored = health_scores(snapshots)
+    scored = model_features(health_scores(snapshots))
     last = pd.to_datetime(scored["snapshot_date"]).max()
     scored["is_label_known"] = pd.to_datetime(scored["label_known_date"]) <= last
+    features = [*INPUTS, *EXTRA_FEATURES]
     try:
+        # Learns churn within 30 days (known a month after each snapshot, so three times the
+        # history of the 90-day label) and reports the 90-day risk.
         fitted = train_churn_model(
-            scored[scored["is_label_known"]], list(INPUTS), "is_churned_within_horizon"
+            scored[pd.to_datetime(scored["month_label_known_date"]) <= last],
+            features,
+            "is_churned_within_30_days",
         )
-        scored["churn_risk_probability"] = churn_probability(fitted, scored, list(INPUTS))
+        scored["churn_risk_probability"] = horizon_probability(
+            churn_probability(fitted, scored, features)
+        )
     except PlanningInputError:
         # Not enough history with churn in it yet: health scores only.
         scored["churn_risk_probability"] = None

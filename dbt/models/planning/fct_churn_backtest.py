@@ -3,7 +3,7 @@
 import pandas as pd
 
 from planning import PlanningInputError
-from planning.churn import backtest_churn
+from planning.churn import EXTRA_FEATURES, backtest_churn, model_features
 from planning.features import HORIZON_DAYS
 from planning.frames import typed
 from planning.health import INPUTS
@@ -24,14 +24,21 @@ def model(dbt, session):
     known = health[health["is_label_known"].astype(bool)]
     if known["snapshot_date"].nunique() < 2:
         return typed(pd.DataFrame(), COLUMNS)
+    snapshot = pd.to_datetime(known["snapshot_date"])
+    churned = pd.to_datetime(known["churned_date"])
+    frame = model_features(known).assign(
+        label_known_date=snapshot + pd.Timedelta(days=HORIZON_DAYS),
+        # The model learns 30-day churn, as fct_account_health's does (see planning.churn).
+        month_label_known_date=snapshot + pd.Timedelta(days=30),
+        is_churned_within_30_days=(churned <= snapshot + pd.Timedelta(days=30)).fillna(False),
+    )
     try:
         result = backtest_churn(
-            known.assign(
-                label_known_date=pd.to_datetime(known["snapshot_date"])
-                + pd.Timedelta(days=HORIZON_DAYS)
-            ),
-            list(INPUTS),
+            frame,
+            [*INPUTS, *EXTRA_FEATURES],
             cutoff=known["snapshot_date"].max(),
+            train_label="is_churned_within_30_days",
+            train_label_known_column="month_label_known_date",
         )
     except PlanningInputError:
         return typed(pd.DataFrame(), COLUMNS)

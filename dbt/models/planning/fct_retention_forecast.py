@@ -24,7 +24,10 @@ COLUMNS = {
 
 def model(dbt, session):
     dbt.config(materialized="table", schema="planning")
+    # Referenced for lineage and build order; planning.features reads them (invoices tell
+    # annual plans, which only renew once a year, from monthly ones).
     dbt.ref("fct_mrr_monthly")
+    dbt.ref("fct_invoices")
     mrr = monthly_mrr(session, "marts")
     if mrr is None or mrr.empty:
         return typed(pd.DataFrame(), COLUMNS)

@@ -1,10 +1,20 @@
 {#- Each conversation folded from its events: start, bot answers and resolution, hand-offs,
     messages, close, and its path (the event types in order, repeats collapsed). -#}
+{#- Incremental by conversation_id: a build recomputes, from all their events, the
+    conversations with an event received since the last (macros/received_since.sql). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='conversation_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 chat_events as (
 
     select * from {{ ref('stg_lake__chat_events') }}
+    {{- where_received_since('conversation_id', 'conversation_id', ref('stg_lake__chat_events')) }}
 
 ),
 

@@ -2,11 +2,21 @@
     the assignee agent, from ticket.created, ticket.assigned and ticket.escalated. A team
     carries forward until an event names another; the assignee is what the latest assigning
     event names (null: the team's queue). The last segment is open (valid_to_at null). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='ticket_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 ticket_events as (
 
     select * from {{ ref('stg_lake__ticket_events') }}
+    {{- where_received_since(
+        'ticket_id', 'ticket_id', ref('stg_lake__ticket_events'), watermark_column='received_at'
+    ) }}
 
 ),
 
@@ -20,6 +30,7 @@ assigning_events as (
         team_id,
         agent_id,
         escalation_tier,
+        received_at,
         case when event_type = 'ticket.created' then 0 else 1 end as event_order
     from ticket_events
     where event_type in ('ticket.created', 'ticket.assigned', 'ticket.escalated')
@@ -40,7 +51,8 @@ carried as (
             rows between unbounded preceding and current row
         ) as team_id,
         agent_id,
-        escalation_tier
+        escalation_tier,
+        received_at
     from assigning_events
 
 ),
@@ -65,7 +77,8 @@ final as (
         ) as valid_to_at,
         row_number() over (
             partition by ticket_id order by occurred_at, event_order, event_id
-        ) as assignment_sequence_number
+        ) as assignment_sequence_number,
+        received_at
     from carried
 
 )

@@ -4,11 +4,24 @@
     the clock runs on the hours of whoever is responsible. Within a segment, business minutes
     between two instants are B(end) - B(start), where B(t) is the team's business minutes
     before t's local day plus the part of that day's business interval before t. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='ticket_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 tickets as (
 
     select * from {{ ref('int_ticket_events_pivoted_to_tickets') }}
+    {{- where_received_since(
+        'ticket_id',
+        'ticket_id',
+        ref('int_ticket_events_pivoted_to_tickets'),
+        received_column='last_received_at',
+    ) }}
 
 ),
 
@@ -138,11 +151,17 @@ final as (
         case
             when tickets.last_solved_at is not null then
                 coalesce(sum(per_segment.last_solved_at_seconds - per_segment.start_seconds), 0) / 60.0
-        end as full_resolution_business_minutes
+        end as full_resolution_business_minutes,
+        tickets.last_received_at
     from tickets
     left join per_segment
         on tickets.ticket_id = per_segment.ticket_id
-    group by tickets.ticket_id, tickets.first_replied_at, tickets.first_solved_at, tickets.last_solved_at
+    group by
+        tickets.ticket_id,
+        tickets.first_replied_at,
+        tickets.first_solved_at,
+        tickets.last_solved_at,
+        tickets.last_received_at
 
 )
 

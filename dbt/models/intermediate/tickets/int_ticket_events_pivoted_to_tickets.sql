@@ -1,8 +1,18 @@
+{#- Incremental by ticket_id: a build recomputes, from all their events, the tickets with an
+    event received since the last (macros/received_since.sql). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='ticket_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 ticket_events as (
 
     select * from {{ ref('stg_lake__ticket_events') }}
+    {{- where_received_since('ticket_id', 'ticket_id', ref('stg_lake__ticket_events')) }}
 
 ),
 

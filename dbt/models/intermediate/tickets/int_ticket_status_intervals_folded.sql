@@ -3,11 +3,21 @@
     ticket.reopened moves a solved ticket back to open (or the status it names). An event that
     repeats the current status starts no new interval. The last interval is open (valid_to_at
     null). Ties at one instant keep creation first, then event_id order. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='ticket_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 ticket_events as (
 
     select * from {{ ref('stg_lake__ticket_events') }}
+    {{- where_received_since(
+        'ticket_id', 'ticket_id', ref('stg_lake__ticket_events'), watermark_column='received_at'
+    ) }}
 
 ),
 

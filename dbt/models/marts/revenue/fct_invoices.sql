@@ -22,7 +22,12 @@ invoices as (
 
     select
         invoice_id,
-        max(case when event_type = 'invoice.issued' then subscription_id end) as subscription_id,
+        -- The issuing event's subscription; an invoice seen only paid or failed (a connector
+        -- that missed the issue) still belongs to the subscription its other events name.
+        coalesce(
+            max(case when event_type = 'invoice.issued' then subscription_id end),
+            max(subscription_id)
+        ) as subscription_id,
         max(customer_id) as customer_id,
         min(case when event_type = 'invoice.issued' then occurred_at end) as issued_at,
         sum(case when event_type = 'invoice.issued' then amount_eur else 0 end) as invoiced_amount,

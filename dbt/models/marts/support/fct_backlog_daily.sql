@@ -60,21 +60,47 @@ days as (
 
 ),
 
+-- The backlog as a running sum of its changes (+1 when an unsolved interval starts, -1 on the
+-- day it ends): the count of intervals open at each day's end, without a range join of every
+-- day against every interval.
+backlog_changes as (
+
+    select
+        cast(valid_from_at as date) as date_day,
+        1 as backlog_change
+    from status_intervals
+    where is_unsolved
+
+    union all
+
+    select
+        cast(valid_to_at as date) as date_day,
+        -1 as backlog_change
+    from status_intervals
+    where is_unsolved and valid_to_at is not null
+
+),
+
+daily_backlog_changes as (
+
+    select
+        date_day,
+        sum(backlog_change) as backlog_change
+    from backlog_changes
+    group by date_day
+
+),
+
 backlog as (
 
     select
         days.date_day,
-        count(status_intervals.ticket_id) as backlog_count
+        sum(coalesce(daily_backlog_changes.backlog_change, 0)) over (
+            order by days.date_day rows between unbounded preceding and current row
+        ) as backlog_count
     from days
-    left join status_intervals
-        on
-            status_intervals.is_unsolved
-            and cast(status_intervals.valid_from_at as date) <= days.date_day
-            and (
-                status_intervals.valid_to_at is null
-                or cast(status_intervals.valid_to_at as date) > days.date_day
-            )
-    group by days.date_day
+    left join daily_backlog_changes
+        on days.date_day = daily_backlog_changes.date_day
 
 ),
 

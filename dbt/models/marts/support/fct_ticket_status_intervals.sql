@@ -37,6 +37,9 @@ ticket_receipts as (
         ticket_id,
         max(received_at) as last_received_at
     from {{ ref('stg_lake__ticket_events') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select ticket_id from changed_tickets)
+    {%- endif %}
     group by ticket_id
 
 ),

@@ -1,18 +1,12 @@
 with
 
-agent_events as (
+agent_deliveries as (
 
-    select * from {{ lake_source('agent') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('agent_events') }}
+    select * from {{ lake_deliveries('agent') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -29,7 +23,37 @@ final as (
         cast(agent_status as varchar) as agent_status,
         cast(skills as varchar) as skills,
         cast(timezone as varchar) as timezone,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from agent_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        agent_id,
+        team_id,
+        agent_name,
+        shift_id,
+        agent_status,
+        skills,
+        timezone,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

@@ -1,18 +1,12 @@
 with
 
-billing_events as (
+billing_deliveries as (
 
-    select * from {{ lake_source('billing') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('billing_events') }}
+    select * from {{ lake_deliveries('billing') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -34,7 +28,42 @@ final as (
         cast(amount_eur as decimal(18, 2)) as amount_eur,
         cast(attempt_number as smallint) as attempt_number,
         cast(failure_reason as varchar) as failure_reason,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from billing_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        customer_id,
+        subscription_id,
+        plan_id,
+        billing_period,
+        mrr_amount_eur,
+        previous_mrr_amount_eur,
+        discount_pct,
+        period_end_at,
+        invoice_id,
+        amount_eur,
+        attempt_number,
+        failure_reason,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

@@ -1,18 +1,12 @@
 with
 
-chat_events as (
+chat_deliveries as (
 
-    select * from {{ lake_source('chat') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('chat_events') }}
+    select * from {{ lake_deliveries('chat') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -30,7 +24,38 @@ final as (
         cast(author_type as varchar) as author_type,
         cast(resolution_type as varchar) as resolution_type,
         cast(article_id as varchar) as article_id,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from chat_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        conversation_id,
+        customer_id,
+        agent_id,
+        team_id,
+        channel,
+        author_type,
+        resolution_type,
+        article_id,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

@@ -1,18 +1,12 @@
 with
 
-customer_events as (
+customer_deliveries as (
 
-    select * from {{ lake_source('customer') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('customer_events') }}
+    select * from {{ lake_deliveries('customer') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -32,7 +26,40 @@ final as (
         cast(contact_id as varchar) as contact_id,
         cast(contact_name as varchar) as contact_name,
         cast(contact_email as varchar) as contact_email,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from customer_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        customer_id,
+        company_name,
+        segment,
+        region,
+        country,
+        timezone,
+        size_band,
+        contact_id,
+        contact_name,
+        contact_email,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

@@ -1,18 +1,12 @@
 with
 
-kb_events as (
+kb_deliveries as (
 
-    select * from {{ lake_source('kb') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('kb_events') }}
+    select * from {{ lake_deliveries('kb') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -28,7 +22,36 @@ final as (
         cast(search_query as varchar) as search_query,
         cast(result_count as integer) as result_count,
         cast(is_helpful as boolean) as is_helpful,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from kb_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        customer_id,
+        session_id,
+        article_id,
+        search_query,
+        result_count,
+        is_helpful,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

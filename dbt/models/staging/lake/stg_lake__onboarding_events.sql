@@ -1,18 +1,12 @@
 with
 
-onboarding_events as (
+onboarding_deliveries as (
 
-    select * from {{ lake_source('onboarding') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('onboarding_events') }}
+    select * from {{ lake_deliveries('onboarding') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -25,7 +19,33 @@ final as (
         cast(customer_id as varchar) as customer_id,
         cast(milestone as varchar) as milestone,
         cast(milestone_order as smallint) as milestone_order,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from onboarding_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        customer_id,
+        milestone,
+        milestone_order,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

@@ -1,18 +1,12 @@
 with
 
-survey_events as (
+survey_deliveries as (
 
-    select * from {{ lake_source('survey') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('survey_events') }}
+    select * from {{ lake_deliveries('survey') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -31,7 +25,39 @@ final as (
         cast(team_id as varchar) as team_id,
         cast(score as smallint) as score,
         cast(comment as varchar) as comment,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from survey_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        survey_id,
+        survey_type,
+        customer_id,
+        contact_id,
+        ticket_id,
+        agent_id,
+        team_id,
+        score,
+        comment,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

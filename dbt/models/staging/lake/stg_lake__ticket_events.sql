@@ -1,18 +1,12 @@
 with
 
-ticket_events as (
+ticket_deliveries as (
 
-    select * from {{ lake_source('ticket') }}
-
-),
-
-first_deliveries as (
-
-    {{ first_deliveries('ticket_events') }}
+    select * from {{ lake_deliveries('ticket') }}
 
 ),
 
-final as (
+typed as (
 
     select
         cast(event_id as varchar) as event_id,
@@ -39,7 +33,47 @@ final as (
         cast(macro_id as varchar) as macro_id,
         cast(automation_rule_id as varchar) as automation_rule_id,
         cast(subject as varchar) as subject,
-        cast(delivery_count as integer) as delivery_count
+        source_file
+    from ticket_deliveries
+
+),
+
+first_deliveries as (
+
+    {{ first_deliveries('typed') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at,
+        received_at,
+        event_date,
+        source_system,
+        ticket_id,
+        customer_id,
+        team_id,
+        agent_id,
+        channel,
+        priority,
+        status,
+        previous_status,
+        author_type,
+        is_public,
+        previous_team_id,
+        previous_priority,
+        escalation_tier,
+        merged_into_ticket_id,
+        macro_id,
+        automation_rule_id,
+        subject,
+        source_file,
+        delivery_count,
+        duplicate_source_files
     from first_deliveries
 
 )

@@ -1,0 +1,29 @@
+{#- Entity-keyed incremental builds. In an incremental run, the `key`s of the rows of
+    `events` (a staging relation) received after `this` table's latest `watermark_column` less
+    the look-back (var incremental_lookback_hours, for events written while the last build
+    ran); `received_column` names the receipt time in `events`. The model recomputes those entities from all their events and delete+insert
+    replaces their rows, so late and redelivered events (a new received_at) land exactly as
+    in a full refresh. -#}
+{% macro keys_received_since(
+    key, events, watermark_column='last_received_at', received_column='received_at'
+) -%}
+    select distinct {{ key }}
+    from {{ events }}
+    where {{ received_column }} > (
+        select
+            {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(' ~ watermark_column ~ ')') }}
+        from {{ this }}
+    )
+{%- endmacro %}
+
+{#- `where` clause restricting `key_column` to the keys received since the last build, or
+    nothing in a full build. -#}
+{% macro where_received_since(
+    key_column, key, events, watermark_column='last_received_at', received_column='received_at'
+) -%}
+    {%- if is_incremental() %}
+    where {{ key_column }} in (
+        {{ keys_received_since(key, events, watermark_column, received_column) }}
+    )
+    {%- endif %}
+{%- endmacro %}

@@ -1,0 +1,81 @@
+{#- One row per macro application or automation rule firing on a ticket, with the ticket's
+    team, channel and plan, whether the firing resolved the ticket, and the agent minutes it
+    is assumed to save (vars macro_minutes_saved and rule_minutes_saved). -#}
+with
+
+ticket_events as (
+
+    select * from {{ ref('stg_lake__ticket_events') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('fct_tickets') }}
+
+),
+
+actions as (
+
+    select
+        event_id as automation_event_id,
+        ticket_id,
+        case
+            when event_type = 'ticket.macro_applied' then 'macro'
+            else 'rule'
+        end as action_type,
+        coalesce(macro_id, automation_rule_id, 'unknown') as automation_id,
+        occurred_at,
+        agent_id
+    from ticket_events
+    where event_type in ('ticket.macro_applied', 'ticket.automation_fired')
+
+),
+
+-- A status change to solved or closed that no agent made: the work of a rule when a rule
+-- fired on the same ticket at the same instant.
+unattended_resolutions as (
+
+    select distinct
+        ticket_id,
+        occurred_at
+    from ticket_events
+    where
+        event_type = 'ticket.status_changed'
+        and status in ('solved', 'closed')
+        and agent_id is null
+
+),
+
+final as (
+
+    select
+        actions.automation_event_id,
+        actions.ticket_id,
+        actions.action_type,
+        actions.automation_id,
+        actions.occurred_at,
+        cast(actions.occurred_at as date) as occurred_date,
+        actions.agent_id,
+        coalesce(tickets.team_id, '-1') as team_id,
+        coalesce(tickets.channel, '-1') as channel,
+        coalesce(tickets.plan_id, '-1') as plan_id,
+        actions.action_type = 'rule'
+        and unattended_resolutions.ticket_id is not null as is_automatic_resolution,
+        cast(
+            case
+                when actions.action_type = 'macro' then {{ var('macro_minutes_saved', 3) }}
+                else {{ var('rule_minutes_saved', 1) }}
+            end as double
+        ) as minutes_saved
+    from actions
+    left join tickets
+        on actions.ticket_id = tickets.ticket_id
+    left join unattended_resolutions
+        on
+            actions.ticket_id = unattended_resolutions.ticket_id
+            and actions.occurred_at = unattended_resolutions.occurred_at
+
+)
+
+select * from final
