@@ -38,6 +38,7 @@ from servops.superset_bootstrap import (
     SECURE_CONNECT_ARGS,
     Credentials,
     bootstrap,
+    browser_log_in,
     start_server,
     stop_server,
     warm_cache,
@@ -130,7 +131,7 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            _log_in(page, url, credentials)
+            browser_log_in(page, url, credentials)
 
             def timed(request) -> None:
                 for call, pattern in API_CALLS.items():
@@ -168,18 +169,6 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
         stop_server(server)
     result["calls"] = calls
     return result
-
-
-def _log_in(page, url: str, credentials: Credentials) -> None:
-    page.route(
-        "**/superset/log/**",
-        lambda route: route.fulfill(status=200, content_type="application/json", body="{}"),
-    )
-    page.goto(f"{url}/login/")
-    page.fill("#username", credentials.username)
-    page.fill("#password", credentials.password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/superset/welcome/**", wait_until="domcontentloaded", timeout=60_000)
 
 
 def _chart_sql(page, url: str, body: dict) -> list[str]:

@@ -444,7 +444,7 @@ def warm_cache(
             for credentials, slugs in visits.items():
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
-                _browser_log_in(page, url, credentials)
+                browser_log_in(page, url, credentials)
                 page.route("**/api/v1/chart/data**", force)
                 for slug in slugs:
                     started = time.monotonic()
@@ -460,7 +460,8 @@ def warm_cache(
     return seconds
 
 
-def _browser_log_in(page, url: str, credentials: Credentials) -> None:
+def browser_log_in(page, url: str, credentials: Credentials) -> None:
+    """Log a Playwright page in to Superset as ``credentials`` (lands on the welcome page)."""
     # The login page's own event posts can land after the login and replace its session
     # cookie; they are not needed here.
     page.route(
