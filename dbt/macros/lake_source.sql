@@ -4,22 +4,28 @@
     streams still builds every model: their marts are simply empty. source() is always called
     so the lineage (and Dagster's asset graph) keeps the dependency. -#}
 {% macro lake_source(stream) -%}
-    {%- set relation = source('lake', stream ~ '_events') -%}
-    {{ return(adapter.dispatch('lake_source', 'servops')(stream, relation)) }}
+    {{ return(source_or_empty(
+        'lake', stream ~ '_events', env_var('SERVOPS_LAKE') ~ '/raw/' ~ stream ~ '/*/*.parquet'
+    )) }}
 {%- endmacro %}
 
-{% macro default__lake_source(stream, relation) -%}
-    {%- if execute -%}
-        {%- set pattern = env_var('SERVOPS_LAKE') ~ '/raw/' ~ stream ~ '/*/*.parquet' -%}
-        {%- if not lake_files(pattern) -%}
-            {{ return(lake_empty_relation(stream)) }}
-        {%- endif -%}
+{#- The source `source_name`.`table_name`, or, while no file matches `pattern` (its glob:
+    read_parquet fails on a glob that matches nothing), an empty relation typed from the
+    source's declared columns. source() is always called, for the lineage. -#}
+{% macro source_or_empty(source_name, table_name, pattern) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {{ return(adapter.dispatch('source_or_empty', 'servops')(source_name, table_name, pattern, relation)) }}
+{%- endmacro %}
+
+{% macro default__source_or_empty(source_name, table_name, pattern, relation) -%}
+    {%- if execute and not lake_files(pattern) -%}
+        {{ return(empty_source_relation(source_name, table_name)) }}
     {%- endif -%}
     {{ return(relation) }}
 {%- endmacro %}
 
 {#- Spark reads the lake as catalogued tables; an empty table is fine there. -#}
-{% macro spark__lake_source(stream, relation) -%}
+{% macro spark__source_or_empty(source_name, table_name, pattern, relation) -%}
     {{ return(relation) }}
 {%- endmacro %}
 
@@ -98,10 +104,18 @@
 
 {#- Zero rows with the stream's contract columns, typed as declared in _lake__sources.yml. -#}
 {% macro lake_empty_relation(stream) -%}
-    {%- set node = graph.sources['source.servops.lake.' ~ stream ~ '_events'] -%}
+    {{ return(empty_source_relation('lake', stream ~ '_events')) }}
+{%- endmacro %}
+
+{#- Zero rows with a source's declared columns, typed as its YAML declares them. -#}
+{% macro empty_source_relation(source_name, table_name) -%}
+    {%- set node = graph.sources['source.servops.' ~ source_name ~ '.' ~ table_name] -%}
     {%- set columns = [] -%}
     {%- for column in node.columns.values() -%}
         {%- do columns.append('cast(null as ' ~ column.data_type ~ ') as ' ~ column.name) -%}
     {%- endfor -%}
-    {{ return('(select ' ~ columns | join(', ') ~ ' where 1 = 0) as empty_' ~ stream ~ '_events') }}
+    {{ return(
+        '(select ' ~ columns | join(', ') ~ ' where 1 = 0) as empty_'
+        ~ source_name ~ '_' ~ table_name
+    ) }}
 {%- endmacro %}
