@@ -3,9 +3,10 @@
 Each measurement runs in a child process (``run_measured``: wall time and peak RSS of the
 largest process). Throughput is measured at a scale of at least 10 million events:
 ``THROUGHPUT_CUSTOMERS`` accounts (or the scale's, if more) for as many days as reach
-``THROUGHPUT_EVENTS``, with the default worker count and with one process. The cost of a
-day, a year and five years of history is measured (not extrapolated) at the default company
-size of ``servops simulate`` (``SimulationConfig().customers``).
+``THROUGHPUT_EVENTS``, ``THROUGHPUT_RUNS`` times with the default worker count (medians) and
+once with one process. The cost of a day, a year and five years of history is measured (not
+extrapolated) at the default company size of ``servops simulate``
+(``SimulationConfig().customers``).
 
 Besides wall time each run reports CPU seconds (all its processes): on a shared machine the
 events per CPU second say more about the code than the events per wall second.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from simulator.config import SimulationConfig
 NAME = "simulator"
 THROUGHPUT_CUSTOMERS = 100_000
 THROUGHPUT_EVENTS = 10_000_000
+# Throughput runs with the default worker count; the figures are their medians.
+THROUGHPUT_RUNS = 3
 # Events per account and day at the default settings (measured), to size the window.
 EVENTS_PER_CUSTOMER_DAY = 0.6
 HISTORY_DAYS = {"1 day": 1, "1 year": 365, "5 years": 1826}
@@ -75,32 +79,52 @@ def throughput_scale(scale: Scale) -> tuple[int, int]:
 def run(scale: Scale, workdir: Path) -> list[Figure]:
     figures = []
     customers, days = throughput_scale(scale)
-    for workers in ("auto", "1"):
-        summary, wall, peak = _simulate(customers, days, workdir, workers)
+    for workers, runs in (("auto", THROUGHPUT_RUNS), ("1", 1)):
+        samples = []
+        for _ in range(runs):
+            summary, wall, peak = _simulate(customers, days, workdir, workers)
+            lake = workdir / f"sim-{customers}-{days}-{workers}" / "lake" / "raw"
+            size = sum(path.stat().st_size for path in lake.rglob("*.parquet")) / 2**20
+            samples.append((summary, wall, peak, size))
+            # Free the disk between runs: a 10 M event lake takes a few hundred megabytes.
+            shutil.rmtree(workdir / f"sim-{customers}-{days}-{workers}", ignore_errors=True)
+        summary = samples[0][0]
         label = "" if workers == "auto" else " (1 process)"
-        note = f"{customers:,} customers x {days} days, workers {workers}"
+        note = f"{customers:,} customers x {days} days, workers {workers}, median of {runs}"
+
         figures += [
             Figure(NAME, "events" + label, summary["events"], "events", note),
             Figure(
                 NAME,
                 "events/s" + label,
-                summary["events"] / summary["seconds"],
+                statistics.median([s["events"] / s["seconds"] for s, *_ in samples]),
                 "events/s",
                 "generated and written to Parquet, in process after imports",
             ),
             Figure(
                 NAME,
                 "events per CPU s" + label,
-                summary["events"] / summary["cpu_seconds"],
+                statistics.median([s["events"] / s["cpu_seconds"] for s, *_ in samples]),
                 "events/s",
                 "all processes' user+sys time, incl. imports and the world",
             ),
-            Figure(NAME, "peak memory" + label, peak, "MiB", "resident, largest process"),
-            Figure(NAME, "process wall" + label, wall, "s", "incl. interpreter start, imports"),
+            Figure(
+                NAME,
+                "peak memory" + label,
+                max(peak for *_, peak, _ in samples),
+                "MiB",
+                "resident, largest process (worst run)",
+            ),
+            Figure(
+                NAME,
+                "process wall" + label,
+                statistics.median([wall for _, wall, *_ in samples]),
+                "s",
+                "incl. interpreter start, imports",
+            ),
             Figure(NAME, "files" + label, summary["files"], "files", "stream x event date x chunk"),
+            Figure(NAME, "lake size" + label, samples[0][3], "MiB", "Parquet files of raw/"),
         ]
-        # Free the disk between runs: a 10 M event lake takes about a gigabyte.
-        shutil.rmtree(workdir / f"sim-{customers}-{days}-{workers}", ignore_errors=True)
     default = SimulationConfig().customers
     for label, history in HISTORY_DAYS.items():
         summary, wall, _ = _simulate(default, history, workdir)

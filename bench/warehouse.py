@@ -10,6 +10,10 @@ bench.backtest): these figures are the warehouse's.
 At issue #5's scale (10 M events, a year and a day) outside ``servops bench``::
 
     python -m bench.warehouse --ten-million --workdir /tmp/bench-10m
+
+``--lake DIR`` copies an existing lake instead of simulating one, and ``--project-dir`` builds
+another copy of the dbt project, so two versions can be compared on the same lake (interleave
+the runs: the machine is shared). Every dbt figure gives CPU seconds (user + sys) beside wall.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -32,7 +39,23 @@ NAME = "warehouse"
 # About 10 M events: ~0.58 events per customer and day with the simulator's defaults.
 TEN_MILLION = Scale("10m", customers=47_500, days=366)
 WAREHOUSE_ONLY = ("--exclude", "path:models/planning")
-SLOWEST_MODELS = 5
+SLOWEST_MODELS = 8
+# The floor, run in a child process: median wall ms and CPU seconds of argv[2] reads of the lake.
+FLOOR_SCRIPT = """
+import statistics, sys, time
+import duckdb
+lake = (f"read_parquet('{sys.argv[1]}/*/*/*.parquet', "
+        "hive_partitioning = true, union_by_name = true)")
+walls, cpus = [], []
+with duckdb.connect() as connection:
+    connection.execute("set enable_progress_bar = false")
+    for _ in range(int(sys.argv[2])):
+        wall, cpu = time.perf_counter(), time.process_time()
+        connection.execute(f"create or replace temp table lake as select * from {lake}")
+        walls.append((time.perf_counter() - wall) * 1000)
+        cpus.append(time.process_time() - cpu)
+print(statistics.median(walls), statistics.median(cpus))
+"""
 DASHBOARD_QUERIES = {
     "tickets per day": "select date_day, tickets_created_count, tickets_solved_count "
     "from marts.fct_support_daily order by date_day",
@@ -42,12 +65,49 @@ DASHBOARD_QUERIES = {
 }
 
 
-def run(scale: Scale, workdir: Path) -> list[Figure]:
+def run(
+    scale: Scale,
+    workdir: Path,
+    lake: Path | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
+    floor_runs: int = 3,
+) -> list[Figure]:
+    """The warehouse figures; ``lake`` (a lake directory to copy) skips the simulation."""
     home = Home(workdir / "home")
     env = {**os.environ, **home.env()}
     bin_dir = Path(sys.executable).parent
     figures = []
+    if lake is not None:
+        shutil.copytree(lake / "raw", home.raw)
+        figures += _lake_figures(home)
+    else:
+        figures += _simulate(home, scale, bin_dir, env)
+    figures += _dbt_figures(home, workdir, env, bin_dir, project_dir, floor_runs)
+    publish_ms, _ = repeat_ms(lambda: publish(home), 1)
+    figures.append(Figure(NAME, "publish", publish_ms, "ms"))
 
+    for label, query in DASHBOARD_QUERIES.items():
+
+        def one_query(query: str = query) -> None:
+            # Like Superset: a new read-only connection per query.
+            with duckdb.connect(str(home.serving_db), read_only=True) as connection:
+                connection.execute(query).fetchall()
+
+        median, worst = repeat_ms(one_query, 20)
+        figures.append(
+            Figure(NAME, f"query: {label}", median, "ms", f"median of 20; worst {worst:.1f} ms")
+        )
+    return figures
+
+
+def _lake_figures(home: Home) -> list[Figure]:
+    events = duckdb.execute(
+        f"select count(*) from read_parquet('{home.raw}/*/*/*.parquet', union_by_name = true)"
+    ).fetchone()[0]
+    return [Figure(NAME, "events in the copied lake", events, "events")]
+
+
+def _simulate(home: Home, scale: Scale, bin_dir: Path, env: dict[str, str]) -> list[Figure]:
     seconds, peak = run_measured(
         [
             str(bin_dir / "servops"),
@@ -64,7 +124,7 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
     events = duckdb.execute(
         f"select count(*) from read_parquet('{home.raw}/*/*/*.parquet', union_by_name = true)"
     ).fetchone()[0]
-    figures += [
+    return [
         Figure(NAME, "events simulated", events, "events"),
         Figure(
             NAME, "simulate", events / seconds, "events/s", f"{seconds:.1f} s wall incl. start-up"
@@ -72,51 +132,90 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
         Figure(NAME, "simulate peak memory", peak, "MiB"),
     ]
 
-    with duckdb.connect() as connection:
-        lake = (
-            f"read_parquet('{home.raw}/*/*/*.parquet', "
-            "hive_partitioning = true, union_by_name = true)"
-        )
-        floor_ms, _ = repeat_ms(
-            lambda: connection.execute(
-                f"create or replace temp table lake as select * from {lake}"
-            ),
-            3,
-        )
+
+def _measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall s, peak MiB, CPU s: user + sys of the command's process tree)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds, peak = run_measured(command, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, peak, cpu
+
+
+def _dbt_figures(
+    home: Home,
+    workdir: Path,
+    env: dict[str, str],
+    bin_dir: Path,
+    project_dir: Path,
+    floor_runs: int = 3,
+) -> list[Figure]:
+    figures = []
+    # In a child process: the floor's tables would otherwise count in the peak memory of
+    # every dbt process started after it (a forked child inherits the parent's high-water mark).
+    floor_run = subprocess.run(
+        [sys.executable, "-c", FLOOR_SCRIPT, str(home.raw), str(floor_runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    floor_ms, floor_cpu = (float(value) for value in floor_run.stdout.split())
     figures.append(
-        Figure(NAME, "floor: DuckDB reads the lake once", floor_ms / 1000, "s", "median of 3")
+        Figure(
+            NAME,
+            "floor: DuckDB reads the lake once",
+            floor_ms / 1000,
+            "s",
+            f"median of {floor_runs}; {floor_cpu:.1f} CPU-s each",
+        )
     )
 
     dbt = [str(bin_dir / "dbt"), "--quiet"]
     project = [
-        *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
+        *("--project-dir", str(project_dir), "--profiles-dir", str(project_dir)),
         *("--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")),
     ]
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
     held = _hold_back_last_day(home.raw, workdir / "held_back")
-    startup, _ = run_measured([*dbt, "ls", *project, "--resource-type", "model"], env)
+    startup, _, startup_cpu = _measured([*dbt, "ls", *project, "--resource-type", "model"], env)
     figures.append(
-        Figure(NAME, "dbt start-up (dbt ls)", startup, "s", "includes the first full parse")
+        Figure(
+            NAME,
+            "dbt start-up (dbt ls)",
+            startup,
+            "s",
+            f"{startup_cpu:.1f} CPU-s; includes the first full parse",
+        )
     )
-    build, build_peak = run_measured([*dbt, "build", *project, *WAREHOUSE_ONLY], env)
+    floor = floor_ms / 1000
+    build, build_peak, build_cpu = _measured([*dbt, "build", *project, *WAREHOUSE_ONLY], env)
+    full_results = _keep_run_results(workdir, "full")
     figures += [
         Figure(
             NAME,
             "full build (dbt build, planning excluded)",
             build,
             "s",
-            f"{build / (floor_ms / 1000):.1f}x the floor",
+            f"{build / floor:.1f}x the floor; {build_cpu:.1f} CPU-s",
         ),
         Figure(NAME, "full build less start-up", build - startup, "s"),
         Figure(NAME, "build peak memory", build_peak, "MiB", "the whole dbt process"),
-        *_slowest_models(workdir / "dbt_target", "full build"),
+        *_phase_figures(full_results, "full build"),
+        *_slowest_models(full_results, "full build"),
     ]
 
-    # One new day: put the held-back partitions back and build incrementally.
+    # One new day: put the held-back partitions back and build incrementally, as the sensor
+    # does: data tests that can be restricted check the rows received since the new day's
+    # first receipt (macros/tests_received_since.sql).
+    since = _first_received_at([held_file for held_file, _ in held])
     for held_file, lake_file in held:
         lake_file.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(held_file, lake_file)
-    daily, daily_peak = run_measured([*dbt, "build", *project, *WAREHOUSE_ONLY], env)
+    new_rows_only = ("--vars", json.dumps({"data_tests_received_since": since}))
+    daily, daily_peak, daily_cpu = _measured(
+        [*dbt, "build", *project, *WAREHOUSE_ONLY, *new_rows_only], env
+    )
+    daily_results = _keep_run_results(workdir, "one_new_day")
     figures += [
         Figure(
             NAME,
@@ -124,27 +223,47 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
             daily,
             "s",
             f"{daily / build:.0%} of the full build; {(daily - startup) / (build - startup):.0%} "
-            "less start-up",
+            f"less start-up; {daily_cpu:.1f} CPU-s",
         ),
         Figure(NAME, "incremental build peak memory", daily_peak, "MiB"),
-        *_slowest_models(workdir / "dbt_target", "one new day"),
+        *_phase_figures(daily_results, "one new day"),
+        *_slowest_models(daily_results, "one new day"),
     ]
-
-    publish_ms, _ = repeat_ms(lambda: publish(home), 1)
-    figures.append(Figure(NAME, "publish", publish_ms, "ms"))
-
-    for label, query in DASHBOARD_QUERIES.items():
-
-        def one_query(query: str = query) -> None:
-            # Like Superset: a new read-only connection per query.
-            with duckdb.connect(str(home.serving_db), read_only=True) as connection:
-                connection.execute(query).fetchall()
-
-        median, worst = repeat_ms(one_query, 20)
-        figures.append(
-            Figure(NAME, f"query: {label}", median, "ms", f"median of 20; worst {worst:.1f} ms")
-        )
     return figures
+
+
+def _first_received_at(files: list[Path]) -> str:
+    """The earliest received_at (naive UTC, ISO) in ``files``."""
+    listed = ", ".join(f"'{file}'" for file in files)
+    with duckdb.connect() as connection:
+        first = connection.execute(
+            f"select min(timezone('UTC', received_at)) from read_parquet([{listed}], "
+            "union_by_name = true)"
+        ).fetchone()[0]
+    return first.isoformat(sep=" ")
+
+
+def _keep_run_results(workdir: Path, name: str) -> list[dict]:
+    """Copy the last dbt run's run_results.json to ``workdir/run_results_<name>.json``."""
+    source = workdir / "dbt_target" / "run_results.json"
+    shutil.copy(source, workdir / f"run_results_{name}.json")
+    return json.loads(source.read_text())["results"]
+
+
+def _phase_figures(results: list[dict], build: str) -> list[Figure]:
+    """Seconds dbt's threads spent on models and on data tests (summed over both threads)."""
+    models = sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    return [
+        Figure(NAME, f"{build}: models", models, "s", "summed over threads"),
+        Figure(
+            NAME,
+            f"{build}: data tests",
+            sum(r["execution_time"] for r in tests),
+            "s",
+            f"{len(tests)} tests, summed over threads",
+        ),
+    ]
 
 
 def _hold_back_last_day(raw: Path, holding: Path) -> list[tuple[Path, Path]]:
@@ -164,9 +283,8 @@ def _hold_back_last_day(raw: Path, holding: Path) -> list[tuple[Path, Path]]:
     return moved
 
 
-def _slowest_models(target: Path, build: str) -> list[Figure]:
-    """The slowest models of the last dbt run (its run_results.json): where the time goes."""
-    results = json.loads((target / "run_results.json").read_text())["results"]
+def _slowest_models(results: list[dict], build: str) -> list[Figure]:
+    """The slowest models of a dbt run (its run_results.json): where the time goes."""
     models = [result for result in results if result["unique_id"].startswith("model.")]
     models.sort(key=lambda result: result["execution_time"], reverse=True)
     return [
@@ -190,11 +308,18 @@ def main() -> None:
     parser.add_argument(
         "--ten-million", action="store_true", help="about 10 M events: 47,500 customers, 366 days"
     )
+    parser.add_argument("--lake", type=Path, help="copy this lake instead of simulating one")
+    parser.add_argument(
+        "--project-dir", type=Path, default=DBT_PROJECT_DIR, help="the dbt project to build"
+    )
+    parser.add_argument(
+        "--floor-runs", type=int, default=3, help="reads of the lake for the floor's median"
+    )
     args = parser.parse_args()
     scale = TEN_MILLION if args.ten_million else Scale("custom", args.customers, args.days)
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    print_table(run(scale, args.workdir))
+    print_table(run(scale, args.workdir, args.lake, args.project_dir.resolve(), args.floor_runs))
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@ group by all
 {conversations}
 """
 
+# Only conversations a person answered are agents' work: the bot's own resolutions need no staff.
 CONVERSATIONS_SQL = """
 union all
 select 'conversation' as contact_type, coalesce(team_id, 'unassigned') as team_id,
     channel, started_date as date_day, count(*) as contact_count
 from {schema}.fct_conversations
+where agent_message_count > 0 or is_handed_off
 group by all
 """
 

@@ -44,6 +44,7 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
             days=args.days,
             start=args.start,
             defects=args.defects,
+            **_effect_dates(args),
         )
         lake = Home.resolve(args.lake).root if args.lake else home.lake
         if args.live:
@@ -59,6 +60,32 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
     except (SimulationConfigError, LakeConflictError) as error:
         raise CommandError(str(error)) from None
     print(summary.line())
+
+
+# ``servops simulate`` flags that inject a known effect, and the SimulationConfig field each sets.
+EFFECT_FLAGS = {
+    "chatbot_launch": ("chatbot_launch_date", "a bot answers chats first and deflects tickets"),
+    "incident": ("incident_date", "a bad release: ticket volume x3 that day and the next"),
+    "staffing_cut": ("staffing_cut_date", "30 %% of the front-line agents leave that day"),
+    "price_change": ("price_change_date", "new subscriptions and plan changes cost 10 %% more"),
+}
+
+
+def _effect_dates(args: argparse.Namespace) -> dict[str, dt.date]:
+    """The effects asked for, checked to fall inside the simulated window."""
+    end = args.start + dt.timedelta(days=args.days)
+    chosen = {}
+    for flag, (field, _) in EFFECT_FLAGS.items():
+        day = getattr(args, flag)
+        if day is None:
+            continue
+        if not args.start <= day < end:
+            raise CommandError(
+                f"--{flag.replace('_', '-')} {day} is outside the simulated window "
+                f"{args.start} to {end - dt.timedelta(days=1)}"
+            )
+        chosen[field] = day
+    return chosen
 
 
 def _run_job(home: Home, job_name: str, run_config: dict | None = None) -> None:
@@ -147,7 +174,18 @@ def cmd_serve(args: argparse.Namespace, home: Home) -> None:
 def cmd_bench(args: argparse.Namespace, home: Home) -> None:
     from bench.run import run_benchmarks
 
-    run_benchmarks(home, scale=args.scale, json_path=args.json)
+    only = None
+    if args.only:
+        from bench.run import BENCHMARKS, short_name
+
+        known = [short_name(name) for name in BENCHMARKS]
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in only if name not in known]
+        if unknown or not only:
+            raise CommandError(
+                f"--only {args.only!r}: choose from {', '.join(known)} (comma-separated)"
+            )
+    run_benchmarks(home, scale=args.scale, json_path=args.json, only=only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a simulation made with other settings instead of refusing",
     )
+    for flag, (_, effect) in EFFECT_FLAGS.items():
+        simulate.add_argument(
+            f"--{flag.replace('_', '-')}",
+            type=dt.date.fromisoformat,
+            metavar="DATE",
+            help=f"inject a known effect from DATE: {effect} (recorded in truth/effects)",
+        )
     simulate.set_defaults(handler=cmd_simulate)
 
     build = commands.add_parser(
@@ -223,7 +268,18 @@ def build_parser() -> argparse.ArgumentParser:
     sql.set_defaults(handler=cmd_sql)
 
     bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
-    bench.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    bench.add_argument(
+        "--scale",
+        choices=["small", "medium", "large", "10m"],
+        default="small",
+        help="small: 500 customers x 90 days (default); 10m: the issues' 10 million events",
+    )
+    bench.add_argument(
+        "--only",
+        metavar="NAMES",
+        help="comma-separated benchmarks to run (warehouse, backtest, simulator, ingest, "
+        "freshness, dashboards; dashboards also runs warehouse, whose warehouse it serves)",
+    )
     bench.add_argument("--json", help="also write the figures as JSON to this file")
     bench.set_defaults(handler=cmd_bench)
     for module in COMMAND_MODULES:

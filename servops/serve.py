@@ -39,9 +39,10 @@ def keep_cache_warm(home: Home, url: str, stopping: threading.Event) -> threadin
     """Warm Superset's chart cache now and again after every publish, in the background.
 
     Cached results are filed per published warehouse file, so a publish leaves the dashboards
-    cold; this notices the new file and opens every dashboard once, so that people's first
-    view is a warm one. A warm-up runs only when the last one finished; a failed one is
-    logged and retried at the next publish, never stopping the servers.
+    cold; this notices the new file and sends every dashboard's chart data requests once
+    (``warm_cache``: HTTP only, after a first pass in Chromium records them), so that
+    people's first view is a warm one. A warm-up runs only when the last one finished; a
+    failed one is logged and retried at the next publish, never stopping the servers.
     """
 
     def identity() -> tuple[int, int] | None:

@@ -14,16 +14,23 @@ context (``python -m servops.superset_bootstrap provision <plan>``, see ``_provi
 
 from __future__ import annotations
 
+import hashlib
+import http.cookiejar
 import json
 import os
+import re
 import secrets
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -394,40 +401,118 @@ CHARTS_DONE_JS = """(count) => {
 }"""
 
 
+def chart_requests_file(home: Home) -> Path:
+    """Where the warm-up keeps the chart data requests each dashboard sends."""
+    return home.superset_dir / "chart_requests.json"
+
+
 def warm_cache(
-    home: Home, url: str, log: Log = print, timeout_seconds: float = 180
+    home: Home,
+    url: str,
+    log: Log = print,
+    timeout_seconds: float = 180,
+    slugs: list[str] | None = None,
 ) -> dict[str, float]:
-    """Fill Superset's chart-data cache for every dashboard; seconds per dashboard opened.
+    """Fill Superset's chart-data cache for every dashboard (or ``slugs``); seconds per view.
 
-    Run it after the server starts and after every publish. Headless Chromium opens each
-    dashboard the way its users will, so the cached results are exactly the ones their
-    pages ask for, with ``force`` added to every chart-data request so a result cached
-    before is recomputed. Once as the admin for the roles without row-level security
-    (their results are shared), and once as each row-filtered role's user (its rows differ).
-    The cache keeps results per published warehouse file (``superset_config.py``), so
-    after a publish the dashboards are cold until this runs again.
+    Run it after the server starts and after every publish: results are cached per
+    published warehouse file (``superset_config.py``), so after a publish the dashboards are
+    cold until this runs again. It sends, through Superset's chart data API, exactly the
+    requests each dashboard's page sends (its charts' and its native filters' queries),
+    with ``force`` so a result cached before is recomputed: once as the admin for the
+    roles without row-level security (their results are shared), and once as each
+    row-filtered role's user (its rows differ).
+
+    The pages build those requests in the browser, from each chart's settings; headless
+    Chromium records them once per bundle and metadata database (in
+    ``chart_requests.json`` beside the metadata), opening each dashboard as its users
+    will, which warms it too. Every later warm-up is HTTP requests only.
     """
-    from playwright.sync_api import sync_playwright
+    visits = _warm_up_visits(home, slugs)
+    recorded, key = _recorded_chart_requests(home)
+    seconds: dict[str, float] = {}
+    for credentials, visit_slugs in visits.items():
+        if missing := [slug for slug in visit_slugs if slug not in recorded]:
+            # Recording opens them as this user, which warms them too.
+            for slug, (bodies, elapsed) in record_chart_requests(
+                home, url, missing, credentials, timeout_seconds
+            ).items():
+                recorded[slug] = bodies
+                seconds[f"{slug} as {credentials.username} (recorded in Chromium)"] = elapsed
+            chart_requests_file(home).write_text(json.dumps({"key": key, "dashboards": recorded}))
+        if not (todo := [slug for slug in visit_slugs if slug not in missing]):
+            continue
+        api = ChartDataClient(url, credentials, timeout_seconds)
+        for slug in todo:
+            started = time.monotonic()
+            try:
+                api.post_all([{**body, "force": True} for body in recorded[slug]])
+            except SupersetSetupError:
+                # A chart changed its request (a new bundle on an old recording): record
+                # again at the next warm-up.
+                chart_requests_file(home).unlink(missing_ok=True)
+                raise
+            seconds[f"{slug} as {credentials.username}"] = time.monotonic() - started
+    requests = sum(len(recorded[slug]) for visit in visits.values() for slug in visit)
+    log(
+        f"superset: warmed the chart cache of {len(seconds)} dashboard views "
+        f"({requests} chart data requests, {sum(seconds.values()):.0f} s)"
+    )
+    return seconds
 
-    configs = bundle_configs()
-    counts = {
-        config["slug"]: sum(
-            1
-            for item in config["position"].values()
-            if isinstance(item, dict) and item.get("type") == "CHART"
-        )
-        for name, config in configs.items()
-        if name.startswith("dashboards/")
-    }
+
+def _warm_up_visits(home: Home, slugs: list[str] | None) -> dict[Credentials, list[str]]:
+    """Who opens which dashboards to warm them: the admin first, then each filtered role."""
     admin = Credentials(ADMIN_USERNAME, admin_password_file(home).read_text().strip())
     visits: dict[Credentials, list[str]] = {admin: []}
     for role in load_roles():
         for slug in role["dashboards"]:
+            if slugs is not None and slug not in slugs:
+                continue
             if role.get("rls"):
                 password = user_password_file(home, role["user"]).read_text().strip()
                 visits.setdefault(Credentials(role["user"], password), []).append(slug)
             elif slug not in visits[admin]:
                 visits[admin].append(slug)
+    return visits
+
+
+def _recorded_chart_requests(home: Home) -> tuple[dict[str, list[dict]], str]:
+    """The recorded requests per dashboard, if still valid, and the key they must carry.
+
+    Requests name charts and datasets by their ids in the metadata database and follow
+    the charts' settings in the bundle, so the key digests both (and Superset's version).
+    """
+    digest = hashlib.sha256(package_version("apache-superset").encode())
+    for source in sorted(ASSETS_DIR.rglob("*.yaml")):
+        digest.update(source.relative_to(ASSETS_DIR).as_posix().encode())
+        digest.update(source.read_bytes())
+    with sqlite3.connect(f"file:{metadata_db(home)}?mode=ro", uri=True) as connection:
+        for table in ("slices", "dashboards", "tables"):
+            rows = connection.execute(f"select uuid, id from {table} order by id").fetchall()
+            digest.update(repr(rows).encode())
+    key = digest.hexdigest()
+    try:
+        saved = json.loads(chart_requests_file(home).read_text())
+    except (OSError, ValueError):
+        return {}, key
+    if not isinstance(saved, dict) or saved.get("key") != key:
+        return {}, key
+    return dict(saved.get("dashboards") or {}), key
+
+
+def record_chart_requests(
+    home: Home, url: str, slugs: list[str], credentials: Credentials, timeout_seconds: float
+) -> dict[str, tuple[list[dict], float]]:
+    """Open each dashboard in headless Chromium; its chart data requests and seconds.
+
+    ``force`` is added to each request on its way (not to what is recorded), so the
+    results it caches are fresh.
+    """
+    from playwright.sync_api import sync_playwright
+
+    counts = dashboard_chart_counts()
+    recorded: dict[str, tuple[list[dict], float]] = {}
 
     def force(route) -> None:
         request = route.request
@@ -437,27 +522,94 @@ def warm_cache(
         body = json.loads(request.post_data or "{}")
         route.continue_(post_data=json.dumps({**body, "force": True}))
 
-    seconds: dict[str, float] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
-            for credentials, slugs in visits.items():
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = context.new_page()
-                browser_log_in(page, url, credentials)
-                page.route("**/api/v1/chart/data**", force)
-                for slug in slugs:
-                    started = time.monotonic()
-                    page.goto(f"{url}/superset/dashboard/{slug}/")
-                    page.wait_for_function(
-                        CHARTS_DONE_JS, arg=counts[slug], timeout=timeout_seconds * 1000
-                    )
-                    seconds[f"{slug} as {credentials.username}"] = time.monotonic() - started
-                context.close()
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            browser_log_in(page, url, credentials)
+            page.route("**/api/v1/chart/data**", force)
+            for slug in slugs:
+                bodies: list[dict] = []
+
+                def capture(request, bodies=bodies) -> None:
+                    if request.method == "POST" and "/api/v1/chart/data" in request.url:
+                        bodies.append(json.loads(request.post_data or "{}"))
+
+                page.on("request", capture)
+                started = time.monotonic()
+                page.goto(f"{url}/superset/dashboard/{slug}/")
+                page.wait_for_function(
+                    CHARTS_DONE_JS, arg=counts[slug], timeout=timeout_seconds * 1000
+                )
+                elapsed = time.monotonic() - started
+                page.remove_listener("request", capture)
+                recorded[slug] = (bodies, elapsed)
+            context.close()
         finally:
             browser.close()
-    log(f"superset: warmed the chart cache of {len(seconds)} dashboard views")
-    return seconds
+    return recorded
+
+
+def dashboard_chart_counts() -> dict[str, int]:
+    """Slug -> number of charts, for every dashboard in the bundle."""
+    return {
+        config["slug"]: sum(
+            1
+            for item in config["position"].values()
+            if isinstance(item, dict) and item.get("type") == "CHART"
+        )
+        for name, config in bundle_configs().items()
+        if name.startswith("dashboards/")
+    }
+
+
+class ChartDataClient:
+    """Superset's chart data API over HTTP, logged in through the login form as one user."""
+
+    def __init__(self, url: str, credentials: Credentials, timeout_seconds: float = 180) -> None:
+        self._url = url.rstrip("/")
+        self._timeout = timeout_seconds
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        form = self._open("/login/").decode()
+        match = re.search(r'id="csrf_token"[^>]*value="([^"]+)"', form)
+        if match is None:
+            raise SupersetSetupError(f"{self._url}/login/ shows no login form")
+        body = urllib.parse.urlencode(
+            {
+                "username": credentials.username,
+                "password": credentials.password,
+                "csrf_token": match.group(1),
+            }
+        ).encode()
+        self._open("/login/", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        token = json.loads(self._open("/api/v1/security/csrf_token/"))["result"]
+        self._headers = {
+            "Content-Type": "application/json",
+            "X-CSRFToken": token,
+            "Referer": f"{self._url}/",
+        }
+
+    def _open(self, path: str, data: bytes | None = None, headers: dict | None = None) -> bytes:
+        request = urllib.request.Request(f"{self._url}{path}", data=data, headers=headers or {})
+        try:
+            with self._opener.open(request, timeout=self._timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read()[:300].decode(errors="replace")
+            raise SupersetSetupError(f"superset {path} answered {error.code}: {detail}") from None
+
+    def post(self, body: dict) -> dict:
+        """One chart data request (a dashboard's query context); its JSON answer."""
+        answer = self._open("/api/v1/chart/data", json.dumps(body).encode(), self._headers)
+        return json.loads(answer)
+
+    def post_all(self, bodies: list[dict], parallel: int = 2) -> list[dict]:
+        """Several requests, ``parallel`` at a time (one per core of the server)."""
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            return list(pool.map(self.post, bodies))
 
 
 def browser_log_in(page, url: str, credentials: Credentials) -> None:
@@ -760,13 +912,17 @@ if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
 __all__ = [
+    "ChartDataClient",
     "Credentials",
     "DemoUser",
     "SupersetSetupError",
     "admin_password_file",
     "bootstrap",
+    "chart_requests_file",
+    "dashboard_chart_counts",
     "demo_users",
     "load_roles",
+    "record_chart_requests",
     "render_bundle",
     "run_superset",
     "secret_key_file",

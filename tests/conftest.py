@@ -6,8 +6,16 @@ import pytest
 
 from servops.paths import Home, activate
 
-# A small company: big enough for every chart and test, small enough for CI.
-SMALL_COMPANY = {"seed": 7, "customers": 200, "days": 45, "start": "2025-03-01", "defects": 0.05}
+# A small company: big enough for every chart and test, small enough for CI. Its chatbot goes
+# live mid-window, as in the demo, so the bot's paths run through every mart and dashboard.
+SMALL_COMPANY = {
+    "seed": 7,
+    "customers": 200,
+    "days": 45,
+    "start": "2025-03-01",
+    "defects": 0.05,
+    "chatbot_launch_date": "2025-03-20",
+}
 
 
 @pytest.fixture(scope="session")

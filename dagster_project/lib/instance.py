@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from servops.paths import Home
 
 # Every op that writes (or publishes from) the build copy runs in this pool; DuckDB allows one
@@ -12,6 +14,12 @@ BUILD_POOL_LIMIT = 1
 # The queue hands runs to the launcher every few seconds (Dagster's default: 5); each second
 # there is a second of event-to-serving time for a sensor's build.
 DEQUEUE_INTERVAL_SECONDS = 1
+# No run is launched ahead to wait, blocked, for the build pool (Dagster's
+# ``op_granularity_run_buffer``), although that would hide each run's start-up behind the build
+# before it: the build pool is claimed per op, and a slot freed by one run's dbt step goes to the
+# step that has waited longest, so a run waiting ahead would take it before that run's publish
+# step and write the build copy between the build and its publish (measured: the next run's dbt
+# step started 11 s after the previous dbt step, its publish still waiting).
 WRITTEN_BY_SERVOPS = "# Written by servops"
 
 DAGSTER_YAML = f"""\
@@ -34,13 +42,25 @@ def write_instance_settings(home: Home) -> None:
     A file an older servops wrote (telemetry only, or marked as servops's) is replaced; one
     with its own ``concurrency:`` section is a person's choice and is left alone.
     """
+    import fcntl
+
+    import dagster as dg
+
     home.dagster_home.mkdir(parents=True, exist_ok=True)
     settings = home.dagster_home / "dagster.yaml"
-    if settings.exists():
-        text = settings.read_text()
-        if "concurrency:" in text and not text.startswith(WRITTEN_BY_SERVOPS):
-            return
-    settings.write_text(DAGSTER_YAML)
+    # Two servops processes may start on a fresh home at once (two builds, a build and
+    # serve): one at a time writes the settings (atomically) and creates the instance's
+    # SQLite storage, which Dagster would otherwise create twice ("table ... already exists").
+    with open(home.dagster_home / ".servops-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = settings.read_text() if settings.exists() else ""
+        persons_own = "concurrency:" in text and not text.startswith(WRITTEN_BY_SERVOPS)
+        if not persons_own and text != DAGSTER_YAML:
+            tmp = settings.with_name(f".dagster.yaml.{os.getpid()}.tmp")
+            tmp.write_text(DAGSTER_YAML)
+            os.replace(tmp, settings)
+        with dg.DagsterInstance.from_config(str(home.dagster_home)):
+            pass
 
 
 def set_build_pool_limit(instance) -> None:

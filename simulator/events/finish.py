@@ -105,7 +105,7 @@ def finish(
 
 
 def build_stream(stream: str, parts: list[RawEvents]) -> pa.Table:
-    """One lake table from many generators' days of ``stream``."""
+    """One lake table from many generators' days of ``stream``, in time order."""
     event_types = list(STREAMS[stream].event_types)
     parts = [part for part in parts if len(part)]
     if not parts:
@@ -113,11 +113,16 @@ def build_stream(stream: str, parts: list[RawEvents]) -> pa.Table:
             stream, event_types, *(np.empty(0, np.int64),) * 3, pa.array([], pa.string()), {}, {}
         )
     sizes = [len(part) for part in parts]
+    at = np.concatenate([part.at for part in parts])
+    # Rows in time order (ties in generation order), sorted here on int64 seconds while they
+    # are still codes: the lake writer then keeps this order instead of sorting strings.
+    order = np.argsort(at, kind="stable")
+    at = at[order]
     codes = np.concatenate(
         [np.array([event_types.index(t) for t in part.event_types])[part.types] for part in parts]
-    )
-    owner = np.repeat(np.arange(len(parts)), sizes)
-    sequence = np.concatenate([part.sequence for part in parts])
+    )[order]
+    owner = np.repeat(np.arange(len(parts)), sizes)[order]
+    sequence = np.concatenate([part.sequence for part in parts])[order]
     event_ids = pc.binary_join_element_wise(
         take(strings(part.prefix for part in parts), owner),
         pc.cast(pa.array(sequence), pa.string()),
@@ -150,13 +155,13 @@ def build_stream(stream: str, parts: list[RawEvents]) -> pa.Table:
                 for v, offset in zip(values, offsets, strict=True)
             ]
             lookups[name] = pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
-        columns[name] = np.concatenate(values)
+        columns[name] = np.concatenate(values)[order]
     return build(
         stream,
         event_types,
         codes,
-        np.concatenate([part.at for part in parts]),
-        np.concatenate([part.received for part in parts]),
+        at,
+        np.concatenate([part.received for part in parts])[order],
         event_ids,
         columns,
         lookups,

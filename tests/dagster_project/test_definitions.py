@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from servops.events import STREAMS
@@ -69,5 +71,51 @@ def test_instance_settings_limit_the_build_pool_to_one(tmp_path) -> None:
     (home.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     write_instance_settings(home)
     with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
-        pool_config = instance.get_concurrency_config().pool_config
-        assert pool_config.default_pool_limit == 1
+        settings = instance.get_concurrency_config()
+        assert settings.pool_config.default_pool_limit == 1
+        assert settings.pool_config.pool_granularity.value == "op"
+        # No run waits launched, blocked, for the pool: a freed slot goes to the longest waiting
+        # step, which would put another run's build between a build and its publish.
+        assert not settings.run_queue_config.op_concurrency_slot_buffer
+
+
+def test_loading_the_definitions_leaves_the_simulator_and_pandas_unimported() -> None:
+    """Every run's process and code server loads the definitions: the simulator (NumPy, pandas)
+    loads only when a lake asset runs."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, dagster_project.definitions; "
+        "print(sorted(m for m in ('simulator.run', 'pandas') if m in sys.modules))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "[]"
+
+
+def test_dbt_phases_split_busy_seconds_between_models_and_tests() -> None:
+    from dagster_project.defs.warehouse.assets import dbt_phases
+
+    def node(unique_id: str, start: str, end: str) -> dict:
+        stamps = {
+            "started_at": f"2026-01-01T00:00:{start}Z",
+            "completed_at": f"2026-01-01T00:00:{end}Z",
+        }
+        return {"unique_id": unique_id, "timing": [stamps]}
+
+    # Two models overlapping on two threads (10-14 and 12-16: 6 s busy), then two tests.
+    results = {
+        "results": [
+            node("model.servops.a", "10", "14"),
+            node("model.servops.b", "12", "16"),
+            node("test.servops.a_unique", "16", "17"),
+            node("test.servops.b_unique", "18", "20"),
+        ]
+    }
+    launched = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp() + 4
+    phases = dbt_phases(results, launched - 1, launched, launched + 16)
+    assert phases["startup"] == 6 and phases["nodes"] == 10 and phases["wrap_up"] == 0
+    assert phases["busy_models"] == 6 and phases["busy_tests"] == 3
+    assert (phases["models"], phases["tests"]) == (2, 2)

@@ -63,6 +63,10 @@ def test_sql_is_read_only_and_errors_are_one_clear_line(published_home: Home) ->
     [
         (["simulate", "--customers", "0"], "--customers must be between"),
         (["simulate", "--start", "2025-13-01"], "invalid fromisoformat value"),
+        (
+            ["simulate", "--days", "10", "--incident", "2025-01-11"],
+            "--incident 2025-01-11 is outside the simulated window 2025-01-01 to 2025-01-10",
+        ),
         (["build"], "holds no events yet"),
         (["sql", "select 1"], "no published warehouse"),
         (["publish", "--rollback"], "no earlier published version"),
@@ -73,3 +77,32 @@ def test_bad_input_gets_a_clear_error(args: list[str], message: str, tmp_path: P
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_simulate_injects_the_effects_asked_for(tmp_path: Path) -> None:
+    """Each effect flag reaches the truth's effects record; the bot shows up in the chat lake."""
+    result = run(
+        "simulate",
+        *("--customers", "40", "--days", "6", "--start", "2025-03-01"),
+        *("--chatbot-launch", "2025-03-03", "--incident", "2025-03-02"),
+        *("--staffing-cut", "2025-03-04", "--price-change", "2025-03-05"),
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    # A connection of its own: the module-level default one may hold another test's result.
+    connection = duckdb.connect()
+    effects = connection.sql(
+        f"select effect, cast(effect_date as varchar) as day "
+        f"from read_parquet('{tmp_path}/lake/truth/effects/*.parquet') order by effect"
+    ).fetchall()
+    assert effects == [
+        ("chatbot_launch", "2025-03-03"),
+        ("incident", "2025-03-02"),
+        ("price_change", "2025-03-05"),
+        ("staffing_cut", "2025-03-04"),
+    ]
+    bot_days = connection.sql(
+        f"select min(occurred_at)::date from read_parquet('{tmp_path}/lake/raw/chat/*/*.parquet') "
+        "where event_type like 'conversation.bot%'"
+    ).fetchall()[0][0]
+    assert str(bot_days) == "2025-03-03"

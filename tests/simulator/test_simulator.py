@@ -8,9 +8,12 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from servops.events import STREAMS
+from servops.events import STREAMS, build_table
+from servops.lake import write_batch
 from simulator.config import SimulationConfig, SimulationConfigError
 from simulator.events.finish import build_stream
 from simulator.run import LakeConflictError, generate_day, simulate, simulate_days
@@ -171,6 +174,50 @@ def test_events_are_in_their_partition_and_inside_the_window(effects_lake: Path)
             f"from {_events(effects_lake, stream)}"
         ).fetchone()
         assert (misplaced, outside) == (0, 0), stream
+        # Generated in time order, so the lake writer keeps the rows' order instead of sorting.
+        unordered = duckdb.execute(
+            "select count(*) from (select occurred_at < lag(occurred_at) over ("
+            "partition by filename order by file_row_number) as is_back "
+            f"from read_parquet('{effects_lake}/raw/{stream}/*/*.parquet', "
+            "filename = true, file_row_number = true)) where is_back"
+        ).fetchone()[0]
+        assert unordered == 0, stream
+
+
+def test_lake_writer_sorts_only_rows_out_of_time_order(tmp_path: Path) -> None:
+    def at(*hours: int) -> list[dt.datetime]:
+        return [dt.datetime(2025, 1, 1, hour, tzinfo=dt.UTC) for hour in hours]
+
+    def table(ids: list[str], hours: tuple[int, ...]) -> pa.Table:
+        return build_table(
+            "kb",
+            {
+                "event_id": ids,
+                "event_type": ["kb.article_viewed"] * 3,
+                "schema_version": [1] * 3,
+                "occurred_at": at(*hours),
+                "received_at": at(*hours),
+                "source": ["test"] * 3,
+            },
+        )
+
+    written = {}
+    for name, rows in (
+        ("ordered", table(["c", "b", "a"], (1, 2, 2))),
+        ("mixed", table(["c", "b", "a"], (2, 1, 2))),
+    ):
+        (path,) = write_batch(tmp_path, "kb", rows, name)
+        written[name] = pq.read_table(path).column("event_id").to_pylist()
+    assert written == {"ordered": ["c", "b", "a"], "mixed": ["b", "a", "c"]}
+    statistics = pq.read_metadata(path).row_group(0)
+    with_min_max = {
+        statistics.column(i).path_in_schema
+        for i in range(statistics.num_columns)
+        if statistics.column(i).statistics is not None
+        and statistics.column(i).statistics.has_min_max
+    }
+    assert {"event_type", "occurred_at", "received_at"} <= with_min_max
+    assert "event_id" not in with_min_max
 
 
 def test_truth_agrees_with_the_events(tmp_path: Path) -> None:

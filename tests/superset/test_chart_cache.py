@@ -1,17 +1,20 @@
 """Chart results are cached per published warehouse file: a publish makes them miss.
 
 The dashboards read cached chart data (warmed after each publish), so a cached result must
-never outlive the warehouse version it came from.
+never outlive the warehouse version it came from, and the warm-up must fill the very
+results the pages ask for.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from servops.superset_bootstrap import metadata_db
+from servops.superset_bootstrap import chart_requests_file, metadata_db, warm_cache
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +59,38 @@ def test_a_publish_turns_cached_chart_data_cold(admin_page, superset_server, ui)
     assert not after["is_cached"], "a result cached from the previous warehouse file was served"
     # The same rows (a fresh query need not return them in the same order).
     assert sorted(after["data"], key=str) == sorted(first["data"], key=str)
+
+
+def test_the_warm_up_caches_what_a_dashboard_asks_for(admin_page, superset_server, ui):
+    """After a publish the API-only warm-up fills exactly the results the page then reads."""
+    home, slug = superset_server.home, "support-overview"
+    # The first warm-up records the page's requests in Chromium (unless one already did),
+    # with Playwright's sync API, which cannot run in the thread the browser fixture runs in.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(warm_cache, home, superset_server.url, slugs=[slug]).result()
+    recorded = json.loads(chart_requests_file(home).read_text())["dashboards"][slug]
+
+    # A publish (a new file renamed into place) turns every cached result cold.
+    serving = home.serving_db
+    copy = serving.with_name(serving.name + ".republish")
+    copy.write_bytes(serving.read_bytes())
+    os.replace(copy, serving)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        views = thread.submit(warm_cache, home, superset_server.url, slugs=[slug]).result()
+    assert list(views) == [f"{slug} as admin"], "the warm-up after a publish used Chromium"
+
+    answers = []
+    admin_page.on(
+        "response",
+        lambda response: (
+            answers.append(response)
+            if response.request.method == "POST" and "/api/v1/chart/data" in response.url
+            else None
+        ),
+    )
+    ui.open_dashboard(admin_page, superset_server, slug)
+    results = [result for answer in answers for result in answer.json()["result"]]
+    assert len(answers) == len(recorded) and results
+    assert all(result["is_cached"] for result in results), [
+        (result.get("query"), result["is_cached"]) for result in results
+    ]

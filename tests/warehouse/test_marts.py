@@ -835,3 +835,30 @@ def test_backlog_moves_with_the_flows(built) -> None:
         (dt.date(2025, 3, 10), 1, 1, 0, 1),
         (dt.date(2025, 3, 11), 0, 0, 0, 1),
     ]
+
+
+def test_solve_work_and_backlog_by_owner(built) -> None:
+    # A1's solve work: T1's first solve carries its 120 minutes new (08:00-10:00) on 03-03;
+    # the solve after the reopen the 60 minutes open (09:00-10:00) on 03-04. Neither day
+    # ends with a ticket of A1's unsolved.
+    assert _rows(
+        built["main"],
+        "select activity_date, tickets_solved_count, solve_work_minutes, "
+        "average_solve_work_minutes, backlog_owned_count from marts.fct_agent_daily "
+        "where agent_id = 'A1' and activity_date in ('2025-03-03', '2025-03-04') order by 1",
+    ) == [
+        (dt.date(2025, 3, 3), 1, 120.0, 120.0, 0),
+        (dt.date(2025, 3, 4), 1, 60.0, 60.0, 0),
+    ]
+    # T2 waits in billing's backlog over the weekend and moves to technical at its
+    # escalation (solved the same morning); T3 ends 03-10 in support's.
+    assert _rows(
+        built["main"],
+        "select date_day, team_id, backlog_count from marts.fct_team_backlog_daily "
+        "where backlog_count > 0 and date_day in ('2025-03-07', '2025-03-09', '2025-03-10') "
+        "order by 1, 2",
+    ) == [
+        (dt.date(2025, 3, 7), "billing", 1),
+        (dt.date(2025, 3, 9), "billing", 1),
+        (dt.date(2025, 3, 10), "support", 1),
+    ]

@@ -44,6 +44,12 @@ class SimulatorConfig(dg.Config):
     start: str = "2025-01-01"
     defects: float = 0.0
     replace: bool = False
+    # Known effects to inject, each a YYYY-MM-DD day inside the window or None (not injected):
+    # the ``servops simulate --chatbot-launch/--incident/--staffing-cut/--price-change`` flags.
+    chatbot_launch_date: str | None = None
+    incident_date: str | None = None
+    staffing_cut_date: str | None = None
+    price_change_date: str | None = None
 
 
 def _partition_days(context: dg.AssetExecutionContext) -> list[dt.date] | None:

@@ -12,9 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from simulator import run as simulator_run
 from simulator.config import SimulationConfig
+
+if TYPE_CHECKING:
+    from simulator.run import SimulationSummary
+
+# ``simulator.run`` (NumPy, and pandas through pyarrow) is imported when a lake asset runs, not
+# with the definitions: every run's process and every code server loads the definitions, and
+# the sensor's builds never simulate.
+
+
+EFFECT_DATES = ("chatbot_launch_date", "incident_date", "staffing_cut_date", "price_change_date")
 
 
 def simulation_config(config) -> SimulationConfig:
@@ -25,6 +35,11 @@ def simulation_config(config) -> SimulationConfig:
         days=config.days,
         start=dt.date.fromisoformat(config.start),
         defects=config.defects,
+        **{
+            effect: dt.date.fromisoformat(day)
+            for effect in EFFECT_DATES
+            if (day := getattr(config, effect, None))
+        },
     )
 
 
@@ -35,8 +50,10 @@ def simulate_days(
     *,
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
-) -> simulator_run.SimulationSummary:
+) -> SimulationSummary:
     """Only the given days of the window (with the rest of their chunks)."""
+    from simulator import run as simulator_run
+
     return simulator_run.simulate_days(config, lake, day_indexes, replace=replace, on_day=on_day)
 
 
@@ -46,6 +63,6 @@ def simulate_window(
     *,
     replace: bool = False,
     on_day: Callable[[int, int], None] | None = None,
-) -> simulator_run.SimulationSummary:
+) -> SimulationSummary:
     """Every day of the configured window, in the same files as a backfill writes."""
     return simulate_days(config, lake, range(config.days), replace=replace, on_day=on_day)

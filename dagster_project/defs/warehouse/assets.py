@@ -135,7 +135,26 @@ def dbt_phases(run_results: dict, started: float, launched: float, finished: flo
     ids = [result.get("unique_id", "") for result in run_results.get("results", [])]
     phases["models"] = sum(node.startswith(("model.", "seed.")) for node in ids)
     phases["tests"] = sum(node.startswith(("test.", "unit_test.")) for node in ids)
+    for kind, prefixes in (("models", ("model.", "seed.")), ("tests", ("test.", "unit_test."))):
+        spans = [
+            (_parse_stamp(timing["started_at"]), _parse_stamp(timing["completed_at"]))
+            for result in run_results.get("results", [])
+            if result.get("unique_id", "").startswith(prefixes)
+            for timing in result.get("timing", [])
+            if timing.get("started_at") and timing.get("completed_at")
+        ]
+        phases[f"busy_{kind}"] = _covered_seconds(spans)
     return phases
+
+
+def _covered_seconds(spans: list[tuple[float, float]]) -> float:
+    """Wall seconds during which at least one of ``spans`` ran (dbt's threads overlap)."""
+    covered, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            covered += stop - max(start, end)
+            end = stop
+    return covered
 
 
 @dbt_assets(
@@ -168,7 +187,8 @@ def servops_dbt_models(
         spent = ", ".join(f"{name} {phases[name]:.1f} s" for name in DBT_PHASES)
         context.log.info(
             f"dbt start-up {phases['startup']:.1f} s of {phases['total']:.1f} s: {spent}; "
-            f"{phases['models']} models/seeds, {phases['tests']} tests"
+            f"{phases['models']} models/seeds, {phases['tests']} tests; "
+            f"busy: models {phases['busy_models']:.1f} s, tests {phases['busy_tests']:.1f} s"
         )
     error = invocation.get_error()
     if error is None:

@@ -18,99 +18,82 @@ chat_events as (
 
 ),
 
+-- One window pass and one aggregate (issue #5: this fold was the build's second slowest
+-- step): the previous event type collapses repeats in the path, and the first hand-off
+-- rides along on each row, so no CTE is read twice and no join is needed.
 steps as (
 
     select
-        conversation_id,
-        event_id,
-        occurred_at,
+        *,
         replace(event_type, 'conversation.', '') as step,
         lag(event_type) over (
             partition by conversation_id order by occurred_at, event_id
         ) as previous_event_type,
-        event_type
+        min(case when event_type = 'conversation.handed_off' then occurred_at end) over (
+            partition by conversation_id
+        ) as first_handed_off_at
     from chat_events
-
-),
-
-handoffs as (
-
-    select
-        conversation_id,
-        min(occurred_at) as first_handed_off_at
-    from chat_events
-    where event_type = 'conversation.handed_off'
-    group by conversation_id
-
-),
-
-paths as (
-
-    select
-        conversation_id,
-        {{ dbt.listagg('step', "' > '", 'order by occurred_at, event_id') }} as conversation_path
-    from steps
-    where previous_event_type is null or event_type != previous_event_type
-    group by conversation_id
 
 ),
 
 final as (
 
     select
-        chat_events.conversation_id,
-        max(case when chat_events.event_type = 'conversation.started' then chat_events.customer_id end)
+        steps.conversation_id,
+        max(case when steps.event_type = 'conversation.started' then steps.customer_id end)
             as customer_id,
-        max(case when chat_events.event_type = 'conversation.started' then chat_events.channel end)
+        max(case when steps.event_type = 'conversation.started' then steps.channel end)
             as channel,
         max_by(
-            chat_events.team_id, case when chat_events.team_id is not null then chat_events.occurred_at end
+            steps.team_id, case when steps.team_id is not null then steps.occurred_at end
         )
             as team_id,
         max_by(
-            chat_events.agent_id, case when chat_events.agent_id is not null then chat_events.occurred_at end
+            steps.agent_id, case when steps.agent_id is not null then steps.occurred_at end
         )
             as agent_id,
-        min(case when chat_events.event_type = 'conversation.started' then chat_events.occurred_at end)
+        min(case when steps.event_type = 'conversation.started' then steps.occurred_at end)
             as started_at,
-        max(case when chat_events.event_type = 'conversation.closed' then chat_events.occurred_at end)
+        max(case when steps.event_type = 'conversation.closed' then steps.occurred_at end)
             as closed_at,
         min(
             case
-                when chat_events.event_type in (
+                when steps.event_type in (
                     'conversation.bot_answered', 'conversation.agent_message'
-                ) then chat_events.occurred_at
+                ) then steps.occurred_at
             end
         ) as first_answered_at,
-        sum(case when chat_events.event_type = 'conversation.bot_answered' then 1 else 0 end)
+        sum(case when steps.event_type = 'conversation.bot_answered' then 1 else 0 end)
             as bot_answer_count,
         max_by(
-            chat_events.resolution_type,
-            case when chat_events.event_type = 'conversation.bot_resolved' then chat_events.occurred_at end
+            steps.resolution_type,
+            case when steps.event_type = 'conversation.bot_resolved' then steps.occurred_at end
         ) as bot_resolution_type,
-        sum(case when chat_events.event_type = 'conversation.handed_off' then 1 else 0 end)
+        sum(case when steps.event_type = 'conversation.handed_off' then 1 else 0 end)
             as handoff_count,
-        sum(case when chat_events.event_type = 'conversation.agent_message' then 1 else 0 end)
+        sum(case when steps.event_type = 'conversation.agent_message' then 1 else 0 end)
             as agent_message_count,
-        sum(case when chat_events.event_type = 'conversation.customer_message' then 1 else 0 end)
+        sum(case when steps.event_type = 'conversation.customer_message' then 1 else 0 end)
             as customer_message_count,
-        max(handoffs.first_handed_off_at) as first_handed_off_at,
+        max(steps.first_handed_off_at) as first_handed_off_at,
         min(
             case
                 when
-                    chat_events.event_type = 'conversation.agent_message'
-                    and chat_events.occurred_at >= handoffs.first_handed_off_at
-                    then chat_events.occurred_at
+                    steps.event_type = 'conversation.agent_message'
+                    and steps.occurred_at >= steps.first_handed_off_at
+                    then steps.occurred_at
             end
         ) as first_agent_message_after_handoff_at,
-        max(paths.conversation_path) as conversation_path,
-        max(chat_events.received_at) as last_received_at
-    from chat_events
-    left join handoffs
-        on chat_events.conversation_id = handoffs.conversation_id
-    left join paths
-        on chat_events.conversation_id = paths.conversation_id
-    group by chat_events.conversation_id
+        {{ dbt.listagg(
+            "case when steps.previous_event_type is null "
+            ~ "or steps.event_type != steps.previous_event_type "
+            ~ "then steps.step end",
+            "' > '",
+            'order by steps.occurred_at, steps.event_id',
+        ) }} as conversation_path,
+        max(steps.received_at) as last_received_at
+    from steps
+    group by steps.conversation_id
 
 )
 

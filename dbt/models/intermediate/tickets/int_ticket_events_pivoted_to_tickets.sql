@@ -9,7 +9,9 @@
 
 with
 
-ticket_events as (
+-- Inlined: three CTEs below read it, and a materialised copy of the ticket stream costs more
+-- than three scans of the columns each needs (issue #5).
+ticket_events as {{ cte_not_materialized() }} (
 
     select * from {{ ref('stg_lake__ticket_events') }}
     {{- where_received_since('ticket_id', 'ticket_id', ref('stg_lake__ticket_events')) }}

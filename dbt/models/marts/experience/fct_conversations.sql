@@ -2,12 +2,40 @@
     resolved it and the customer confirmed (resolution_type 'confirmed'), assumed when the bot
     resolved it without confirmation ('assumed', or a bot answer, no hand-off and no agent
     message before the close). Waits: start to first answer (bot or agent), and hand-off to
-    the first agent message after it. -#}
+    the first agent message after it. Team: the last team the events name (a hand-off
+    target); sources that name none (the simulator, a messenger without routing) get the
+    agent's team at the conversation's start, so chat work lands on the team that did it. -#}
 with
+
+pivoted as (
+
+    select * from {{ ref('int_conversation_events_pivoted_to_conversations') }}
+
+),
+
+agents as (
+
+    select
+        agent_id,
+        team_id,
+        valid_from_at,
+        valid_to_at
+    from {{ ref('dim_agents') }}
+    where agent_key != '-1'
+
+),
 
 conversations as (
 
-    select * from {{ ref('int_conversation_events_pivoted_to_conversations') }}
+    select
+        pivoted.*,
+        agents.team_id as agent_team_id
+    from pivoted
+    left join agents
+        on
+            pivoted.agent_id = agents.agent_id
+            and pivoted.started_at >= agents.valid_from_at
+            and (agents.valid_to_at is null or pivoted.started_at < agents.valid_to_at)
 
 ),
 
@@ -17,7 +45,7 @@ final as (
         conversation_id,
         coalesce(customer_id, '-1') as customer_id,
         coalesce(channel, '-1') as channel,
-        coalesce(team_id, '-1') as team_id,
+        coalesce(team_id, agent_team_id, '-1') as team_id,
         coalesce(agent_id, '-1') as agent_id,
         started_at,
         cast(started_at as date) as started_date,

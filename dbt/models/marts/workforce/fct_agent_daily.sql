@@ -4,7 +4,13 @@
     solve it undid. CSAT is by response day for the agent at rating time. Scheduled minutes
     are shift start to shift end (by the shift's start day); occupied minutes are time in
     agent_status 'busy' (by the interval's start day); occupancy = occupied / scheduled. The
-    team is the agent's team on that day (dim_agents history). -#}
+    team is the agent's team on that day (dim_agents history). Solve work: each solve is
+    credited with the ticket's agent work time (calendar minutes in new or open, as
+    fct_tickets.agent_work_calendar_minutes) since its previous solve or creation, on the
+    solve's day, to the solve's agent; a ticket's solves together carry exactly its agent
+    work time. It is elapsed time, not effort. Handle time is effort: the agent's busy
+    minutes per ticket worked (replied to) that day, the contact centre's AHT. Backlog owned: the unsolved tickets the agent owned at the day's end
+    (int_ticket_backlog_intervals_attributed: the last agent who acted owns the ticket). -#}
 with
 
 ticket_events as (
@@ -49,6 +55,13 @@ agents as (
 
 ),
 
+agent_backlog_intervals as (
+
+    select * from {{ ref('int_ticket_backlog_intervals_attributed') }}
+    where owner_kind = 'agent'
+
+),
+
 solves as (
 
     select
@@ -69,6 +82,45 @@ solves as (
     where status_intervals.status = 'solved'
     group by
         status_intervals.ticket_id, status_intervals.valid_from_at, status_intervals.status_sequence_number
+
+),
+
+-- Agent work minutes accumulated along each ticket's statuses; a solve's work is what
+-- accumulated since the ticket's previous solve.
+cumulative_work as (
+
+    select
+        ticket_id,
+        status_sequence_number,
+        status,
+        sum(
+            case
+                when status in ('new', 'open') and valid_to_at is not null
+                    then {{ elapsed_minutes('valid_from_at', 'valid_to_at') }}
+                else 0
+            end
+        ) over (
+            partition by ticket_id
+            order by status_sequence_number
+            rows between unbounded preceding and current row
+        ) as cumulative_work_minutes
+    from status_intervals
+
+),
+
+solve_work as (
+
+    select
+        ticket_id,
+        status_sequence_number,
+        cumulative_work_minutes - coalesce(
+            lag(cumulative_work_minutes) over (
+                partition by ticket_id order by status_sequence_number
+            ),
+            0
+        ) as solve_work_minutes
+    from cumulative_work
+    where status = 'solved'
 
 ),
 
@@ -104,12 +156,17 @@ replies as (
 solved as (
 
     select
-        agent_id,
-        cast(solved_at as date) as activity_date,
-        count(*) as tickets_solved_count
+        solves.agent_id,
+        cast(solves.solved_at as date) as activity_date,
+        count(*) as tickets_solved_count,
+        sum(solve_work.solve_work_minutes) as solve_work_minutes
     from solves
-    where agent_id is not null
-    group by agent_id, cast(solved_at as date)
+    left join solve_work
+        on
+            solves.ticket_id = solve_work.ticket_id
+            and solves.status_sequence_number = solve_work.status_sequence_number
+    where solves.agent_id is not null
+    group by solves.agent_id, cast(solves.solved_at as date)
 
 ),
 
@@ -210,6 +267,46 @@ agent_days as (
 
 ),
 
+-- Backlog owned as a running sum per agent of +1 (an owned backlog interval starts) and -1
+-- (it ends), evaluated on the agent's days; zero changes on those days keep them in the sum.
+agent_backlog_changes as (
+
+    select
+        owner_id as agent_id,
+        cast(valid_from_at as date) as activity_date,
+        1 as backlog_change
+    from agent_backlog_intervals
+    union all
+    select
+        owner_id as agent_id,
+        cast(valid_to_at as date) as activity_date,
+        -1 as backlog_change
+    from agent_backlog_intervals
+    where valid_to_at is not null
+    union all
+    select
+        agent_id,
+        activity_date,
+        0 as backlog_change
+    from agent_days
+
+),
+
+backlog_owned as (
+
+    select
+        agent_id,
+        activity_date,
+        sum(sum(backlog_change)) over (
+            partition by agent_id
+            order by activity_date
+            rows between unbounded preceding and current row
+        ) as backlog_owned_count
+    from agent_backlog_changes
+    group by agent_id, activity_date
+
+),
+
 final as (
 
     select
@@ -217,6 +314,16 @@ final as (
         coalesce(max(agents.team_id), '-1') as team_id,
         agent_days.activity_date,
         cast(coalesce(max(solved.tickets_solved_count), 0) as bigint) as tickets_solved_count,
+        coalesce(max(solved.solve_work_minutes), 0) as solve_work_minutes,
+        case
+            when max(solved.tickets_solved_count) > 0
+                then max(solved.solve_work_minutes) / max(solved.tickets_solved_count)
+        end as average_solve_work_minutes,
+        case
+            when max(replies.tickets_replied_count) > 0
+                then max(occupied.occupied_minutes) / max(replies.tickets_replied_count)
+        end as average_handle_minutes,
+        cast(coalesce(max(backlog_owned.backlog_owned_count), 0) as bigint) as backlog_owned_count,
         cast(coalesce(max(replies.public_reply_count), 0) as bigint) as public_reply_count,
         cast(coalesce(max(replies.tickets_replied_count), 0) as bigint) as tickets_replied_count,
         cast(coalesce(max(reopens.reopened_count), 0) as bigint) as solves_reopened_count,
@@ -251,6 +358,10 @@ final as (
         on agent_days.agent_id = shifts.agent_id and agent_days.activity_date = shifts.activity_date
     left join occupied
         on agent_days.agent_id = occupied.agent_id and agent_days.activity_date = occupied.activity_date
+    left join backlog_owned
+        on
+            agent_days.agent_id = backlog_owned.agent_id
+            and agent_days.activity_date = backlog_owned.activity_date
     group by agent_days.agent_id, agent_days.activity_date
 
 )

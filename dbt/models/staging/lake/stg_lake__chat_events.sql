@@ -6,7 +6,7 @@ chat_deliveries as (
 
 ),
 
-typed as (
+typed as {{ cte_not_materialized() }} (
 
     select
         {{ lake_envelope_columns() }},
