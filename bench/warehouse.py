@@ -83,6 +83,14 @@ def run(
     else:
         figures += _simulate(home, scale, bin_dir, env)
     figures += _dbt_figures(home, workdir, env, bin_dir, project_dir, floor_runs)
+    # Not timed: the planning models too, so the published warehouse is whole for the
+    # dashboards benchmark, which serves it next (their charts read the planning schema).
+    subprocess.run(
+        [str(bin_dir / "dbt"), "--quiet", "build", "--select", "path:models/planning",
+         *("--project-dir", str(project_dir), "--profiles-dir", str(project_dir)),
+         *("--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs"))],
+        env=env, check=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
     publish_ms, _ = repeat_ms(lambda: publish(home), 1)
     figures.append(Figure(NAME, "publish", publish_ms, "ms"))
 
