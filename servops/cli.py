@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from servops.errors import CommandError
 from servops.paths import Home, activate
+from simulator.config import EFFECTS, effect_field
 
 # Modules that add their own subcommands: each has ``register(commands)`` adding a parser
 # whose ``handler(args, home)`` runs it.
@@ -62,29 +63,20 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
     print(summary.line())
 
 
-# ``servops simulate`` flags that inject a known effect, and the SimulationConfig field each sets.
-EFFECT_FLAGS = {
-    "chatbot_launch": ("chatbot_launch_date", "a bot answers chats first and deflects tickets"),
-    "incident": ("incident_date", "a bad release: ticket volume x3 that day and the next"),
-    "staffing_cut": ("staffing_cut_date", "30 %% of the front-line agents leave that day"),
-    "price_change": ("price_change_date", "new subscriptions and plan changes cost 10 %% more"),
-}
-
-
 def _effect_dates(args: argparse.Namespace) -> dict[str, dt.date]:
     """The effects asked for, checked to fall inside the simulated window."""
     end = args.start + dt.timedelta(days=args.days)
     chosen = {}
-    for flag, (field, _) in EFFECT_FLAGS.items():
-        day = getattr(args, flag)
+    for effect in EFFECTS:
+        day = getattr(args, effect)
         if day is None:
             continue
         if not args.start <= day < end:
             raise CommandError(
-                f"--{flag.replace('_', '-')} {day} is outside the simulated window "
+                f"--{effect.replace('_', '-')} {day} is outside the simulated window "
                 f"{args.start} to {end - dt.timedelta(days=1)}"
             )
-        chosen[field] = day
+        chosen[effect_field(effect)] = day
     return chosen
 
 
@@ -237,12 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a simulation made with other settings instead of refusing",
     )
-    for flag, (_, effect) in EFFECT_FLAGS.items():
+    for effect, description in EFFECTS.items():
         simulate.add_argument(
-            f"--{flag.replace('_', '-')}",
+            f"--{effect.replace('_', '-')}",
             type=dt.date.fromisoformat,
             metavar="DATE",
-            help=f"inject a known effect from DATE: {effect} (recorded in truth/effects)",
+            help=f"inject a known effect from DATE: {description.replace('%', '%%')} "
+            "(recorded in truth/effects)",
         )
     simulate.set_defaults(handler=cmd_simulate)
 

@@ -5,6 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+# The known effects a simulation can inject: SimulationConfig's ``<effect>_date`` field (None: not
+# injected) and what it does. The CLI's flags and Dagster's run config are derived from this.
+EFFECTS = {
+    "chatbot_launch": "a bot answers chats first and deflects tickets",
+    "incident": "a bad release: ticket volume x3 that day and the next",
+    "staffing_cut": "30 % of the front-line agents leave that day",
+    "price_change": "new subscriptions and plan changes cost 10 % more",
+}
+
+
+def effect_field(effect: str) -> str:
+    """The SimulationConfig field that sets ``effect``'s day."""
+    return f"{effect}_date"
+
 
 class SimulationConfigError(ValueError):
     """A setting is out of range; the message names the setting and what is allowed."""

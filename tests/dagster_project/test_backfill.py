@@ -114,3 +114,14 @@ def test_a_day_simulated_alone_is_the_same_bytes(tmp_path) -> None:
     for days in ([4, 1], [2], [0, 5, 3]):
         simulator_adapter.simulate_days(config, alone.lake, days)
     assert _lake_digest(alone) == _lake_digest(whole)
+
+
+def test_run_config_takes_every_known_effect() -> None:
+    """Each effect the simulator knows is a run-config field that reaches its settings."""
+    from dagster_project.defs.lake import simulator_adapter
+    from dagster_project.defs.lake.assets import SimulatorConfig
+    from simulator.config import EFFECTS, effect_field
+
+    days = {effect_field(effect): f"2025-03-0{n + 2}" for n, effect in enumerate(EFFECTS)}
+    config = simulator_adapter.simulation_config(SimulatorConfig(**COMPANY, **days))
+    assert {field: getattr(config, field).isoformat() for field in days} == days

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.config import SimulationConfig
+from simulator.config import EFFECTS, SimulationConfig, effect_field
 
 if TYPE_CHECKING:
     from simulator.run import SimulationSummary
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 # ``simulator.run`` (NumPy, and pandas through pyarrow) is imported when a lake asset runs, not
 # with the definitions: every run's process and every code server loads the definitions, and
 # the sensor's builds never simulate.
-
-
-EFFECT_DATES = ("chatbot_launch_date", "incident_date", "staffing_cut_date", "price_change_date")
 
 
 def simulation_config(config) -> SimulationConfig:
@@ -36,9 +33,9 @@ def simulation_config(config) -> SimulationConfig:
         start=dt.date.fromisoformat(config.start),
         defects=config.defects,
         **{
-            effect: dt.date.fromisoformat(day)
-            for effect in EFFECT_DATES
-            if (day := getattr(config, effect, None))
+            effect_field(effect): dt.date.fromisoformat(day)
+            for effect in EFFECTS
+            if (day := getattr(config, effect_field(effect), None))
         },
     )
 
