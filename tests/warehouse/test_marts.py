@@ -30,6 +30,16 @@ INCREMENTAL_MODELS = (
     *(f"stg_lake__{stream}_events" for stream in STREAMS),
     "fct_tickets",
     "fct_ticket_status_intervals",
+    "int_ticket_backlog_intervals_attributed",
+    "int_agent_days_aggregated",
+    "int_conversation_events_pivoted_to_conversations",
+    "int_subscription_periods_folded",
+    "int_customer_mrr_intervals_folded",
+    "fct_invoices",
+    "fct_survey_responses",
+    "fct_conversations",
+    "fct_automation_actions",
+    "fct_kb_activity",
 )
 WAREHOUSE_SCHEMAS = ("staging", "intermediate", "marts")
 # Everything downstream of the lake; other helpers' planning models are not under test here.
@@ -456,8 +466,9 @@ def write_first_lake(raw: Path) -> None:
 
 def write_late_and_duplicate_events(raw: Path) -> None:
     """Received 2025-03-20: T3 solved on 03-11, T2's second reply on 03-10, and a redelivery of
-    T1's creation (same event_id, later receipt: must change nothing); and a file holding
-    nothing but a redelivery of the first kb view (it must count once, and be marked read)."""
+    T1's creation (same event_id, later receipt: must change nothing); A2's shift on 03-10;
+    and a file holding nothing but a redelivery of the first kb view (it must count once,
+    and be marked read)."""
     _write(
         raw,
         "kb",
@@ -498,6 +509,38 @@ def write_late_and_duplicate_events(raw: Path) -> None:
                 status="new",
                 channel="email",
             ),
+        ],
+        "b2",
+        received_at="2025-03-20 00:00:00",
+    )
+    _write(
+        raw,
+        "agent",
+        [
+            {
+                "event_type": "agent.shift_started",
+                "occurred_at": "2025-03-10 07:00:00",
+                "agent_id": "A2",
+                "shift_id": "SH2",
+            },
+            {
+                "event_type": "agent.status_changed",
+                "occurred_at": "2025-03-10 07:30:00",
+                "agent_id": "A2",
+                "agent_status": "busy",
+            },
+            {
+                "event_type": "agent.status_changed",
+                "occurred_at": "2025-03-10 09:30:00",
+                "agent_id": "A2",
+                "agent_status": "available",
+            },
+            {
+                "event_type": "agent.shift_ended",
+                "occurred_at": "2025-03-10 15:00:00",
+                "agent_id": "A2",
+                "shift_id": "SH2",
+            },
         ],
         "b2",
         received_at="2025-03-20 00:00:00",
@@ -693,6 +736,12 @@ def test_incremental_run_equals_full_refresh(built) -> None:
         "where event_id = 'b1-kb-0'",
     ) == [(2, 1)]
     assert _rows(built["main"], "select count(*) from marts.fct_tickets where is_solved") == [(3,)]
+    # A2's late shift on 03-10 reached the incrementally kept agent days.
+    assert _rows(
+        built["main"],
+        "select scheduled_minutes, occupied_minutes, public_reply_count from marts.fct_agent_daily "
+        "where agent_id = 'A2' and activity_date = '2025-03-10'",
+    ) == [(480.0, 120.0, 2)]
 
 
 def test_time_travel_rebuilds_the_past(built) -> None:

@@ -2,7 +2,12 @@
 
 import dagster as dg
 
-from dagster_project.defs.warehouse.jobs import FULL_REFRESH_CONFIG, warehouse_job
+from dagster_project.defs.warehouse.build_args import incremental_tests_since
+from dagster_project.defs.warehouse.jobs import (
+    FULL_REFRESH_CONFIG,
+    incremental_run_config,
+    warehouse_job,
+)
 from dagster_project.lib.lake_files import lake_files
 from dagster_project.lib.selection import incremental_selection
 from servops.paths import Home
@@ -31,13 +36,18 @@ daily_full_build = dg.ScheduleDefinition(
 def hourly_incremental_build(context: dg.ScheduleEvaluationContext):
     home = Home.resolve()
     published_ns = home.serving_db.stat().st_mtime_ns if home.serving_db.exists() else 0
-    streams = sorted({file.stream for file in lake_files(home.raw) if file.mtime_ns > published_ns})
+    files = lake_files(home.raw)
+    streams = sorted({file.stream for file in files if file.mtime_ns > published_ns})
     if not streams:
         return dg.SkipReason("no lake files arrived since the last publish")
     selection = incremental_selection(
         context.repository_def.asset_graph, streams, full=not published_ns
     )
-    return dg.RunRequest(asset_selection=selection, tags={"servops/streams": ",".join(streams)})
+    return dg.RunRequest(
+        asset_selection=selection,
+        run_config=incremental_run_config(incremental_tests_since(files, published_ns)),
+        tags={"servops/streams": ",".join(streams)},
+    )
 
 
 SCHEDULES = [daily_full_build, hourly_incremental_build]

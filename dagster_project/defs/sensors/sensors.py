@@ -4,7 +4,8 @@ import hashlib
 
 import dagster as dg
 
-from dagster_project.defs.warehouse.jobs import warehouse_job
+from dagster_project.defs.warehouse.build_args import incremental_tests_since
+from dagster_project.defs.warehouse.jobs import incremental_run_config, warehouse_job
 from dagster_project.lib.failures import failure_line, record_failure
 from dagster_project.lib.lake_files import LakeCursor, LakeFile, lake_files
 from dagster_project.lib.selection import incremental_selection
@@ -31,9 +32,10 @@ def builds_in_flight(instance) -> int:
 
 
 def new_files_request(
-    files: list[LakeFile], root, asset_graph, *, full: bool = False
+    files: list[LakeFile], root, asset_graph, *, full: bool = False, tests_received_since: str = ""
 ) -> dg.RunRequest:
-    """The incremental build for ``files``: keyed by them, so the same files run once."""
+    """The incremental build for ``files``: keyed by them, so the same files run once. Its
+    new-rows-only data tests start at ``tests_received_since`` (empty: every row)."""
     streams = sorted({file.stream for file in files})
     digest = hashlib.sha256(
         "\n".join(LakeCursor._name(file, root) for file in files).encode()
@@ -41,6 +43,7 @@ def new_files_request(
     return dg.RunRequest(
         run_key=f"lake-{digest}",
         asset_selection=incremental_selection(asset_graph, streams, full=full),
+        run_config=incremental_run_config(tests_received_since),
         tags={"servops/streams": ",".join(streams), "servops/new_files": str(len(files))},
     )
 
@@ -66,8 +69,13 @@ def new_lake_files(context: dg.SensorEvaluationContext):
         return dg.SkipReason(
             f"{len(new)} new lake file(s) wait: {in_flight} builds are queued or running"
         )
+    published_ns = home.serving_db.stat().st_mtime_ns if home.serving_db.exists() else 0
     request = new_files_request(
-        new, home.raw, context.repository_def.asset_graph, full=not home.serving_db.exists()
+        new,
+        home.raw,
+        context.repository_def.asset_graph,
+        full=not published_ns,
+        tests_received_since=incremental_tests_since(files, published_ns, new),
     )
     context.log.info(f"{len(new)} new lake file(s) in {request.tags['servops/streams']}")
     return dg.SensorResult(run_requests=[request], cursor=cursor.advanced(files, home.raw).dumps())

@@ -4,12 +4,14 @@ dbt's data tests become asset checks on the models they test. Everything here wr
 copy only, in the ``warehouse_build`` pool (one slot: DuckDB allows one writing process).
 """
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import time
 import uuid
 import warnings
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import filelock
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
+from dagster_project.defs.warehouse.build_args import build_args, build_env
 from dagster_project.lib.instance import BUILD_POOL
 from dagster_project.lib.translator import ServopsDbtTranslator
 from servops.paths import DBT_PROJECT_DIR, Home
@@ -54,9 +57,30 @@ if _manifest_is_stale(servops_dbt_project):
 
 
 class DbtBuildConfig(dg.Config):
-    """``full_refresh`` rebuilds incremental models from the whole lake (the daily build)."""
+    """``full_refresh`` rebuilds incremental models from the whole lake (the daily build).
+
+    ``tests_received_since`` (naive UTC, ISO; the sensor's and the hourly schedule's watermark:
+    the first receipt in the files they build for) makes the data tests configured
+    ``received_since:<column>`` check only rows at or after it; empty, they check every row.
+    An incremental build leaves out dbt's unit tests (build_args.py); a full refresh runs them.
+    """
 
     full_refresh: bool = False
+    tests_received_since: str = ""
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def transient_retry_seconds(error_text: str, retry_number: int) -> float | None:
@@ -169,10 +193,14 @@ def servops_dbt_models(
     """Builds and tests the selected models into the build copy; nothing here touches serving."""
     home = Home.resolve()
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    args = build_args(full_refresh=config.full_refresh)
+    since = "" if config.full_refresh else config.tests_received_since
     target = new_dbt_target(home, context.run.run_id)
     started = time.time()
-    invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
+    # dagster-dbt gives dbt this process's environment (no per-call env): set the variable
+    # while dbt starts, then put the environment back.
+    with _environment(build_env(since)):
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     launched = time.time()
     yield from invocation.stream()
     keep_dbt_state(home, target)

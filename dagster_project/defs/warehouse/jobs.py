@@ -11,6 +11,13 @@ BUILD_SELECTION = dg.AssetSelection.assets(servops_dbt_models, serving_warehouse
 DBT_OP = "servops_dbt_models"
 FULL_REFRESH_CONFIG = {"ops": {DBT_OP: {"config": {"full_refresh": True}}}}
 
+
+def incremental_run_config(tests_received_since: str) -> dict:
+    """Run config of an incremental build whose new-rows-only tests start at the given receipt
+    (build_args.incremental_tests_since; empty: test every row)."""
+    return {"ops": {DBT_OP: {"config": {"tests_received_since": tests_received_since}}}}
+
+
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
     selection=BUILD_SELECTION,

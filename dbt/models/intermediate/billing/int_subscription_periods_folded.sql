@@ -6,11 +6,36 @@
     is already the monthly equivalent (annual plans carry a twelfth), so it is taken as is.
     A renewal changes MRR only when it names an amount (a plan change at renewal); invoices
     and payments never do. The last period is open. -#}
+{#- Incremental by subscription: a run recomputes, from all their events, the subscriptions
+    with a subscription event received since the table's latest receipt less the look-back
+    (macros/incr_b_changed_keys.sql); last_received_at is the subscription's latest. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='subscription_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 billing_events as (
 
     select * from {{ ref('stg_lake__billing_events') }}
+    {%- if is_incremental() %}
+    where subscription_id in (
+        {{ keys_received_after('subscription_id', ref('stg_lake__billing_events'), 'last_received_at') }}
+            -- The events the fold reads (subscription_events below).
+            and (
+                event_type in (
+                    'subscription.started',
+                    'subscription.upgraded',
+                    'subscription.downgraded',
+                    'subscription.cancelled'
+                )
+                or (event_type = 'subscription.renewed' and mrr_amount_eur is not null)
+            )
+    )
+    {%- endif %}
 
 ),
 
@@ -25,6 +50,7 @@ subscription_events as (
         billing_period,
         mrr_amount_eur,
         occurred_at,
+        received_at,
         case
             when event_type = 'subscription.cancelled' then coalesce(period_end_at, occurred_at)
             else occurred_at
@@ -52,6 +78,7 @@ carried as (
         event_type,
         effective_at,
         event_order,
+        max(received_at) over (partition by subscription_id) as last_received_at,
         last_value(customer_id ignore nulls) over (
             partition by subscription_id
             order by effective_at, event_order, event_id
@@ -93,7 +120,8 @@ final as (
                 partition by subscription_id order by effective_at, event_order, event_id
             ),
             0
-        ) as mrr_change_amount_eur
+        ) as mrr_change_amount_eur,
+        last_received_at
     from carried
 
 )

@@ -5,6 +5,19 @@
     the first agent message after it. Team: the last team the events name (a hand-off
     target); sources that name none (the simulator, a messenger without routing) get the
     agent's team at the conversation's start, so chat work lands on the team that did it. -#}
+{#- Incremental by conversation: a run writes the conversations refolded since the table's
+    latest receipt less the look-back (the fold's last_received_at;
+    macros/incr_b_changed_keys.sql) and those whose team, recomputed, differs from the row
+    held (an agent's team history in dim_agents can change with any agent, ticket, survey or
+    chat event). Recomputing every conversation is cheap since the agents' versions are
+    collapsed into team spells; writing them all was not. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='conversation_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 pivoted as (
@@ -13,15 +26,32 @@ pivoted as (
 
 ),
 
+agent_versions as (
+
+    select
+        agent_id,
+        team_id,
+        version_number,
+        valid_from_at,
+        lag(team_id) over (partition by agent_id order by version_number) as previous_team_id
+    from {{ ref('dim_agents') }}
+    where agent_key != '-1'
+
+),
+
+-- An agent's versions are contiguous and most only move a shift, so the spells of one team
+-- (each from a version whose team differs from the one before until the next such version)
+-- give the team at any instant with a fraction of the rows to join.
 agents as (
 
     select
         agent_id,
         team_id,
         valid_from_at,
-        valid_to_at
-    from {{ ref('dim_agents') }}
-    where agent_key != '-1'
+        lead(valid_from_at) over (partition by agent_id order by version_number)
+            as valid_to_at
+    from agent_versions
+    where previous_team_id is null or team_id != previous_team_id
 
 ),
 
@@ -39,7 +69,7 @@ conversations as (
 
 ),
 
-final as (
+rebuilt as (
 
     select
         conversation_id,
@@ -72,6 +102,20 @@ final as (
         last_received_at
     from conversations
     where started_at is not null
+
+),
+
+final as (
+
+    select rebuilt.* from rebuilt
+    {%- if is_incremental() %}
+    left join {{ this }} as loaded
+        on rebuilt.conversation_id = loaded.conversation_id
+    where
+        rebuilt.last_received_at > {{ lookback_start('last_received_at') }}
+        or loaded.team_id is null
+        or rebuilt.team_id != loaded.team_id
+    {%- endif %}
 
 )
 

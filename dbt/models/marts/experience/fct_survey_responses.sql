@@ -3,23 +3,60 @@
     CSAT = satisfied / rated. CES 1-7 as given. The agent and team are those at rating time:
     named on the response, else the ticket's owner then (assignment history), else the agent
     who last acted on the ticket. -#}
+{#- Incremental by response: a run recomputes, from all their events, the surveys with an
+    event received since the table's latest response receipt less the look-back
+    (macros/incr_b_changed_keys.sql), and the responses on tickets with an event received
+    since then (a late assignment changes the owner at rating time). -#}
+-- depends_on: {{ ref('stg_lake__ticket_events') }}
+{{ config(
+    materialized='incremental',
+    unique_key='response_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
+
+{% if is_incremental() %}
+changed_surveys as (
+
+    {{ keys_received_after('survey_id', ref('stg_lake__survey_events'), 'received_at') }}
+
+    union
+
+    select loaded.response_id as survey_id
+    from {{ this }} as loaded
+    where loaded.ticket_id in (
+        {{ keys_received_after('ticket_id', ref('stg_lake__ticket_events'), 'received_at') }}
+    )
+
+),
+{% endif %}
 
 survey_events as (
 
     select * from {{ ref('stg_lake__survey_events') }}
+    {%- if is_incremental() %}
+    where survey_id in (select survey_id from changed_surveys)
+    {%- endif %}
 
 ),
 
 assignments as (
 
     select * from {{ ref('int_ticket_assignments_folded') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select ticket_id from survey_events)
+    {%- endif %}
 
 ),
 
 tickets as (
 
     select * from {{ ref('int_ticket_events_pivoted_to_tickets') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select ticket_id from survey_events)
+    {%- endif %}
 
 ),
 

@@ -2,17 +2,63 @@
     votes, and the self-service score = distinct customers who used the knowledge base /
     distinct customers who created a ticket that day (Zendesk's definition: self-service
     users per assisted user; higher means more help without an agent). -#}
+{#- Incremental by day: a run recomputes, from all their events, the days of the kb events
+    and ticket creations received since the table's latest day less the look-back
+    (macros/incr_b_changed_keys.sql: a day starts before any receipt of its events). -#}
+-- depends_on: {{ ref('stg_lake__ticket_events') }}
+{{ config(
+    materialized='incremental',
+    unique_key='activity_date',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
+
+{% if is_incremental() %}
+changed_days as (
+
+    select distinct cast(occurred_at as date) as activity_date
+    from {{ ref('stg_lake__kb_events') }}
+    where received_at > {{ lookback_start('activity_date') }}
+
+    union
+
+    select distinct cast(occurred_at as date) as activity_date
+    from {{ ref('stg_lake__ticket_events') }}
+    where
+        received_at > {{ lookback_start('activity_date') }}
+        and event_type = 'ticket.created'
+
+),
+
+first_changed_day as (
+
+    select cast(min(activity_date) as timestamp) as first_changed_at from changed_days
+
+),
+{% endif %}
 
 kb_events as (
 
     select * from {{ ref('stg_lake__kb_events') }}
+    {%- if is_incremental() %}
+    -- The first condition lets the scan skip the blocks before the first changed day.
+    where
+        occurred_at >= (select first_changed_at from first_changed_day)
+        and cast(occurred_at as date) in (select activity_date from changed_days)
+    {%- endif %}
 
 ),
 
 ticket_events as (
 
     select * from {{ ref('stg_lake__ticket_events') }}
+    {%- if is_incremental() %}
+    where
+        occurred_at >= (select first_changed_at from first_changed_day)
+        and cast(occurred_at as date) in (select activity_date from changed_days)
+    {%- endif %}
 
 ),
 

@@ -1,9 +1,68 @@
 {#- One row per invoice: issued, paid, failed attempts (dunning), refunds. -#}
+{#- Incremental by invoice: a run recomputes, from all their events, the invoices with an
+    event received since the table's latest receipt less the look-back
+    (macros/incr_b_changed_keys.sql), and the invoices of subscriptions whose start was
+    received since then (it names the customer an invoice falls back to). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='invoice_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
+
+{% if is_incremental() %}
+new_billing_events as (
+
+    select
+        invoice_id,
+        subscription_id,
+        event_type
+    from {{ ref('stg_lake__billing_events') }}
+    where received_at > {{ lookback_start('last_received_at') }}
+
+),
+
+changed_invoices as (
+
+    select invoice_id
+    from new_billing_events
+    where invoice_id is not null
+
+    union
+
+    select loaded.invoice_id
+    from {{ this }} as loaded
+    inner join new_billing_events
+        on loaded.subscription_id = new_billing_events.subscription_id
+    where new_billing_events.event_type = 'subscription.started'
+
+),
+{% endif %}
 
 billing_events as (
 
     select * from {{ ref('stg_lake__billing_events') }}
+
+),
+
+invoice_events as (
+
+    select * from billing_events
+    {%- if is_incremental() %}
+    where invoice_id in (select invoice_id from changed_invoices)
+    {%- endif %}
+
+),
+
+subscription_starts as (
+
+    select
+        subscription_id,
+        customer_id
+    from billing_events
+    where event_type = 'subscription.started'
 
 ),
 
@@ -12,8 +71,10 @@ subscription_customers as (
     select
         subscription_id,
         max(customer_id) as customer_id
-    from billing_events
-    where event_type = 'subscription.started'
+    from subscription_starts
+    {%- if is_incremental() %}
+    where subscription_id in (select subscription_id from invoice_events)
+    {%- endif %}
     group by subscription_id
 
 ),
@@ -38,7 +99,7 @@ invoices as (
         sum(case when event_type = 'invoice.refunded' then amount_eur else 0 end)
             as refunded_amount,
         max(received_at) as last_received_at
-    from billing_events
+    from invoice_events
     where invoice_id is not null
     group by invoice_id
 

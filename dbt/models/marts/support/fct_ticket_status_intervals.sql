@@ -47,6 +47,9 @@ ticket_receipts as (
 assignments as (
 
     select * from {{ ref('int_ticket_assignments_folded') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select ticket_id from changed_tickets)
+    {%- endif %}
 
 ),
 
