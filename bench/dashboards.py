@@ -68,6 +68,13 @@ API_CALLS = {
 }
 
 
+# Bytes of Superset's scripts and styles this page fetched over the network, not from the
+# browser's cache: after the first page a person's browser fetches none.
+STATIC_FETCHED_JS = """() => performance.getEntriesByType('resource')
+  .filter((entry) => entry.name.includes('/static/'))
+  .reduce((sum, entry) => sum + entry.transferSize, 0)"""
+
+
 def dashboards() -> dict[str, int]:
     """Slug -> number of charts, for every dashboard in the bundle."""
     result = {}
@@ -130,7 +137,8 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
                    statistics.median(statistics.median(s) for s in result["renders"].values()),
                    "s", f"worst single render {max(every):.1f} s; target 5 s; {where} "
                    f"{result['server_cpu']:.0f} + {result['browser_cpu']:.0f} s for "
-                   f"{len(every)} renders")
+                   f"{len(every)} renders; static files fetched per render (not cached): "
+                   f"median {statistics.median(result['static_mb']):.1f} MB")
         )  # fmt: skip
         for slug, samples in result["renders"].items():
             figures.append(
@@ -173,7 +181,14 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
 
     server = start_server(home, port=PORT, log=lambda line: print(line, flush=True))
     url = f"http://127.0.0.1:{PORT}"
-    result: dict = {"renders": {}, "requests": {}, "query_ms": {}, "held_ms": {}, "warmup": {}}
+    result: dict = {
+        "renders": {},
+        "requests": {},
+        "query_ms": {},
+        "held_ms": {},
+        "warmup": {},
+        "static_mb": [],
+    }
     calls: dict[str, list[float]] = {call: [] for call in API_CALLS}
     try:
         if warm:
@@ -222,6 +237,7 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
                     page.goto(f"{url}/superset/dashboard/{slug}/")
                     page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=300_000)
                     result["renders"][slug].append(time.perf_counter() - started)
+                    result["static_mb"].append(page.evaluate(STATIC_FETCHED_JS) / 1e6)
                 page.remove_listener("request", capture)
                 result["requests"][slug] = list(captured)
                 print(

@@ -29,6 +29,27 @@ def _versions(home: Home) -> list[Path]:
     return sorted(home.versions_dir.glob("v*.duckdb"))
 
 
+def serving_version(home: Home) -> Path | None:
+    """The kept version the serving warehouse is (a hard link of), or None.
+
+    None when nothing is published or the serving file was replaced by other means than
+    ``publish`` and ``rollback``. A version file's content never changes, so a reader may
+    keep it open for as long as it stays the serving one.
+    """
+    try:
+        serving = home.serving_db.stat()
+    except OSError:
+        return None
+    for version in reversed(_versions(home)):  # the newest is the likeliest
+        try:
+            stat = version.stat()
+        except OSError:  # dropped by a concurrent publish or rollback
+            continue
+        if (stat.st_dev, stat.st_ino) == (serving.st_dev, serving.st_ino):
+            return version
+    return None
+
+
 def _swap_in(home: Home, source: Path) -> None:
     """Make ``source``'s content the serving warehouse atomically (link, then rename)."""
     tmp = home.warehouse_dir / f".serving.{os.getpid()}.tmp"

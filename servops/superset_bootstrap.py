@@ -614,17 +614,21 @@ class ChartDataClient:
 
 def browser_log_in(page, url: str, credentials: Credentials) -> None:
     """Log a Playwright page in to Superset as ``credentials`` (lands on the welcome page)."""
+
     # The login page's own event posts can land after the login and replace its session
     # cookie; they are not needed here.
-    page.route(
-        "**/superset/log/**",
-        lambda route: route.fulfill(status=200, content_type="application/json", body="{}"),
-    )
+    def swallow_event_log(route) -> None:
+        route.fulfill(status=200, content_type="application/json", body="{}")
+
+    page.route("**/superset/log/**", swallow_event_log)
     page.goto(f"{url}/login/")
     page.fill("#username", credentials.username)
     page.fill("#password", credentials.password)
     page.click("button[type=submit]")
     page.wait_for_url("**/superset/welcome/**", wait_until="domcontentloaded", timeout=60_000)
+    # While any route is set Playwright turns the browser's HTTP cache off: every page would
+    # fetch and compile Superset's ~10 MB of scripts again, as no person's browser does.
+    page.unroute("**/superset/log/**", swallow_event_log)
 
 
 def run_superset(home: Home, *args: str, log: Log = print) -> str:

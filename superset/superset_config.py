@@ -15,11 +15,15 @@ import logging
 import os
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from flask_caching.backends.filesystemcache import FileSystemCache
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 from superset.utils.log import StdOutEventLogger
+
+from servops.paths import Home
+from servops.publish import serving_version
 
 SUPERSET_HOME = os.environ.get("SUPERSET_HOME")
 if not SUPERSET_HOME:
@@ -119,10 +123,10 @@ class _PublishedVersionPin:
 
     Superset opens a new connection per query; opening the 10 M event warehouse costs DuckDB
     0.1 to 0.3 s (catalog, then cold data blocks) before the query starts. This connection
-    mutator points the serving connection at the published version the serving file is a
-    hard link of (``versions/v*.duckdb``, see ``servops.publish``) and keeps one connection
-    to it open in each web process, so every query's connection joins that open instance
-    (DuckDB's instance cache): a millisecond, with its data blocks already in memory.
+    mutator points the serving connection at the published version the serving file is
+    (``servops.publish.serving_version``) and keeps one connection to it open in each web
+    process, so every query's connection joins that open instance (DuckDB's instance
+    cache): a millisecond, with its data blocks already in memory.
 
     A version file's content never changes, so a kept instance is never stale: after a
     publish the serving file is another inode, the next query opens the new version and the
@@ -131,9 +135,9 @@ class _PublishedVersionPin:
     Superset would. The connection settings are the database's own (read-only, locked down).
     """
 
-    def __init__(self, serving_db: str) -> None:
-        self._serving_db = os.path.realpath(serving_db) if serving_db else ""
-        self._versions_dir = os.path.join(os.path.dirname(self._serving_db), "versions")
+    def __init__(self, home: Home | None) -> None:
+        self._home = home
+        self._serving_db = os.path.realpath(home.serving_db) if home else ""
         self._lock = threading.Lock()
         self._identity: tuple[int, int, int] | None = None
         self._version: str | None = None
@@ -164,20 +168,8 @@ class _PublishedVersionPin:
         with self._lock:
             if identity == self._identity:
                 return self._version
-        version = None
-        try:
-            names = sorted(os.listdir(self._versions_dir), reverse=True)
-        except OSError:
-            names = []
-        for name in names:
-            path = os.path.join(self._versions_dir, name)
-            if name.startswith("v") and name.endswith(".duckdb"):
-                try:
-                    if os.path.samefile(path, self._serving_db):
-                        version = path
-                        break
-                except OSError:
-                    continue
+        found = serving_version(self._home)
+        version = str(found) if found is not None else None
         with self._lock:
             self._identity, self._version = identity, version
         return version
@@ -196,7 +188,9 @@ class _PublishedVersionPin:
                 logging.getLogger(__name__).debug("closing an old warehouse version failed")
 
 
-DB_CONNECTION_MUTATOR = _PublishedVersionPin(_SERVING_DB)
+# The data directory servops exported (``servops.paths.Home.env``); its published versions.
+_HOME = Home(Path(os.environ["SERVOPS_HOME"])) if os.environ.get("SERVOPS_HOME") else None
+DB_CONNECTION_MUTATOR = _PublishedVersionPin(_HOME)
 
 
 def _reserved_words_once() -> None:

@@ -71,6 +71,13 @@ MORE_HEADLINES = {
             " where metric = 'spend_eur'",
         ),
     ],
+    "customer-operations": [
+        (
+            "Handle time",
+            "select sum(occupied_minutes) / sum(tickets_replied_count) from marts.fct_agent_daily"
+            " where tickets_replied_count > 0 and occupied_minutes is not null",
+        ),
+    ],
     "automation": [
         (
             "Automatic resolutions",
