@@ -106,6 +106,16 @@ def statistics_columns(schema: pa.Schema) -> list[str] | bool:
     return [name for name in STATISTICS_COLUMNS if name in schema.names]
 
 
+def stores_arrow_schema(schema: pa.Schema) -> bool:
+    """Whether a file of ``schema`` keeps the serialized Arrow schema in its metadata.
+
+    A stream's event schema reads back exactly from Parquet's own types (strings, int16,
+    decimal, UTC timestamps, required envelope), so event files skip it (serializing it is a
+    tenth of a small file's cost); any other table keeps it, as its types may need it.
+    """
+    return not any(schema.equals(s, check_metadata=False) for s in STREAM_SCHEMAS.values())
+
+
 def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     """Write ``table`` to ``target`` so that readers see the whole file or none of it."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +124,7 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         **PARQUET_OPTIONS,
         "use_dictionary": dictionary_columns(table.schema),
         "write_statistics": statistics_columns(table.schema),
+        "store_schema": stores_arrow_schema(table.schema),
     }
     try:
         with open(tmp, "wb") as handle:

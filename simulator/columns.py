@@ -46,11 +46,40 @@ def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 
 
 def take(table: pa.Array, codes: np.ndarray) -> pa.Array:
+    """``table``'s values at ``codes``; a negative code gives null."""
     codes = np.asarray(codes, dtype=np.int64)
-    missing = codes < 0
-    if missing.any():
-        return table.take(pa.array(np.where(missing, 0, codes), mask=missing))
-    return table.take(pa.array(codes))
+    valid = codes >= 0
+    if valid.all():
+        return table.take(pa.array(codes))
+    if not valid.any():
+        return pa.nulls(len(codes), table.type)
+    if table.type != pa.string() or table.null_count:
+        return table.take(pa.array(np.where(valid, codes, 0), mask=~valid))
+    return _spread(table.take(pa.array(codes[valid])), valid)
+
+
+def _spread(values: pa.Array, valid: np.ndarray) -> pa.Array:
+    """A string array with ``values`` in order at the ``valid`` rows and nulls elsewhere.
+
+    Arrow's take with null indices runs about twice as slow per row as a dense take, and most
+    payload columns are mostly null: take the valid rows densely, then give each null row an
+    empty slot by repeating the offset before it (offsets gathered by the running count).
+    """
+    _, offsets, data = values.buffers()
+    first = np.frombuffer(offsets, np.int32, len(values) + 1, values.offset * 4)
+    rank = np.empty(len(valid) + 1, dtype=np.int64)
+    rank[0] = 0
+    np.cumsum(valid, out=rank[1:])
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(valid),
+        [
+            pa.py_buffer(np.packbits(valid, bitorder="little")),
+            pa.py_buffer(first[rank]),
+            data if data is not None else pa.py_buffer(b""),
+        ],
+        null_count=len(valid) - len(values),
+    )
 
 
 class EventRows:

@@ -8,12 +8,14 @@ import json
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from servops.events import STREAMS, build_table
 from servops.lake import write_batch
+from simulator.columns import strings, take
 from simulator.config import SimulationConfig, SimulationConfigError
 from simulator.events.finish import build_stream
 from simulator.run import LakeConflictError, generate_day, simulate, simulate_days
@@ -155,6 +157,10 @@ def test_every_stream_and_event_type_is_present(effects_lake: Path) -> None:
             ).fetchall()
         }
         assert found == set(spec.event_types), stream
+        # Event files carry no serialized Arrow schema: Parquet's own types must give the
+        # contract's schema back exactly (types, UTC timestamps, required envelope columns).
+        for path in (effects_lake / "raw" / stream).glob("*/*.parquet"):
+            assert pq.read_schema(path).equals(spec.schema, check_metadata=False), path
     statuses = {
         row[0]
         for row in duckdb.execute(
@@ -444,3 +450,15 @@ def test_live_mode_emits_only_what_has_happened(tmp_path: Path) -> None:
     # The whole window emitted: the same events as a backfill of it.
     backfill = simulate(config, tmp_path / "backfill")
     assert summary.events == backfill.events
+
+
+def test_take_gives_nulls_for_negative_codes() -> None:
+    table = strings(["a", "bb", "", "ccc"])
+    for codes in ([], [-1, -1], [3, -1, 0, -1, 2, 1, -1], [1, 1, 0], [-1, 3]):
+        expected = [None if code < 0 else table[code].as_py() for code in codes]
+        got = take(table, np.array(codes, dtype=np.int64))
+        got.validate(full=True)
+        assert got.type == pa.string()
+        assert got.to_pylist() == expected, codes
+    sliced = take(table.slice(1), np.array([-1, 2, 0]))
+    assert sliced.to_pylist() == [None, "ccc", "bb"]
