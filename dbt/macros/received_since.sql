@@ -1,17 +1,30 @@
 {#- Entity-keyed incremental builds. In an incremental run, the `key`s of the rows of
     `events` (a staging relation) received after `this` table's latest `watermark_column` less
     the look-back (var incremental_lookback_hours, for events written while the last build
-    ran); `received_column` names the receipt time in `events`. The model recomputes those entities from all their events and delete+insert
-    replaces their rows, so late and redelivered events (a new received_at) land exactly as
+    ran); `received_column` names the receipt time in `events`. The model recomputes those
+    entities from all their events and delete+insert replaces their rows, so late and redelivered events (a new received_at) land exactly as
     in a full refresh. -#}
 {% macro keys_received_since(
     key, events, watermark_column='last_received_at', received_column='received_at'
 ) -%}
     select distinct {{ key }}
     from {{ events }}
-    where {{ received_column }} > (
+    where {{ received_column }} > {{ lookback_start(watermark_column) }}
+{%- endmacro %}
+
+{#- The instant an incremental run re-reads events from: `this` table's latest `column` less
+    the look-back. An empty table gives 1900-01-01, so its first incremental run reads every
+    event instead of none. A table without a receipt column (its columns are a contract that
+    dashboards read) may use the latest occurred_at or day it holds: an event is received
+    after it occurs, so that is never later than the latest receipt the table has seen, and a
+    lower watermark only re-reads more. -#}
+{% macro lookback_start(column) -%}
+    (
         select
-            {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(' ~ watermark_column ~ ')') }}
+            coalesce(
+                {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(' ~ column ~ ')') }},
+                cast('1900-01-01' as timestamp)
+            )
         from {{ this }}
     )
 {%- endmacro %}

@@ -25,6 +25,7 @@ from tests.warehouse.test_marts import (
     _rows,
     _ticket,
     _write,
+    rows_differing,
     write_first_lake,
     write_late_and_duplicate_events,
 )
@@ -268,16 +269,7 @@ def test_late_events_land_as_in_a_full_refresh(built) -> None:
         materialized = {node["name"]: node["config"]["materialized"] for node in nodes}
         assert {materialized[name] for name in INCREMENTAL_MARTS} == {"incremental"}
         for schema, table in incremental_tables:
-            differing = connection.execute(
-                f"""
-                select count(*) from (
-                    (select * from incremental.{schema}.{table}
-                     except all select * from full_build.{schema}.{table})
-                    union all
-                    (select * from full_build.{schema}.{table}
-                     except all select * from incremental.{schema}.{table})
-                )"""
-            ).fetchone()[0]
+            differing = rows_differing(connection, f"{schema}.{table}")
             assert differing == 0, table
 
 

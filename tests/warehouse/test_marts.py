@@ -631,6 +631,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"main": main, "full": full, "as_of": as_of, "before": before, "raw": home.raw}
 
 
+def rows_differing(connection: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows of ``table`` in the attached ``incremental`` database and not in ``full_build`` or
+    the other way round: 0 when the two are equal as multisets (each row as often)."""
+    return connection.execute(
+        f"""
+        select count(*) from (
+            (select * from incremental.{table} except all select * from full_build.{table})
+            union all
+            (select * from full_build.{table} except all select * from incremental.{table})
+        )"""
+    ).fetchone()[0]
+
+
 def _rows(database: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.execute(sql).fetchall()
@@ -717,17 +730,7 @@ def test_incremental_run_equals_full_refresh(built) -> None:
         assert tables["incremental"] == tables["full_build"]
         assert set(INCREMENTAL_MODELS) <= {table for _, table in tables["incremental"]}
         for schema, table in tables["incremental"]:
-            # Equal as multisets: every row of one is in the other as often.
-            differing = connection.execute(
-                f"""
-                select count(*) from (
-                    (select * from incremental.{schema}.{table}
-                     except all select * from full_build.{schema}.{table})
-                    union all
-                    (select * from full_build.{schema}.{table}
-                     except all select * from incremental.{schema}.{table})
-                )"""
-            ).fetchone()[0]
+            differing = rows_differing(connection, f"{schema}.{table}")
             assert differing == 0, table
     # The kb view delivered twice counts once, with both deliveries.
     assert _rows(

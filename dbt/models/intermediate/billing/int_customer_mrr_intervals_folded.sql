@@ -4,7 +4,7 @@
     instant. -#}
 {#- Incremental by customer: a run recomputes the customers with a subscription whose
     periods were refolded since this table's latest receipt less the look-back
-    (int_subscription_periods_folded.last_received_at; macros/incr_b_changed_keys.sql). -#}
+    (int_subscription_periods_folded.last_received_at; macros/received_since.sql). -#}
 {{ config(
     materialized='incremental',
     unique_key='customer_id',

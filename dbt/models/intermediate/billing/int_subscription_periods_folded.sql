@@ -8,7 +8,7 @@
     and payments never do. The last period is open. -#}
 {#- Incremental by subscription: a run recomputes, from all their events, the subscriptions
     with a subscription event received since the table's latest receipt less the look-back
-    (macros/incr_b_changed_keys.sql); last_received_at is the subscription's latest. -#}
+    (macros/received_since.sql); last_received_at is the subscription's latest. -#}
 {{ config(
     materialized='incremental',
     unique_key='subscription_id',
@@ -23,7 +23,7 @@ billing_events as (
     select * from {{ ref('stg_lake__billing_events') }}
     {%- if is_incremental() %}
     where subscription_id in (
-        {{ keys_received_after('subscription_id', ref('stg_lake__billing_events'), 'last_received_at') }}
+        {{ keys_received_since('subscription_id', ref('stg_lake__billing_events'), 'last_received_at') }}
             -- The events the fold reads (subscription_events below).
             and (
                 event_type in (

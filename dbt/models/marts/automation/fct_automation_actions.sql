@@ -3,7 +3,7 @@
     is assumed to save (vars macro_minutes_saved and rule_minutes_saved). -#}
 {#- Incremental by ticket (issue #5: the largest mart rebuilt daily): a run recomputes, from
     all their events, the tickets with an event received since the table's latest
-    occurred_at less the look-back (macros/incr_b_changed_keys.sql: the columns are the
+    occurred_at less the look-back (macros/received_since.sql: the columns are the
     dashboards' contract, so there is no receipt column), and the tickets whose team,
     channel or plan in fct_tickets no longer match the rows held (a billing event can change
     a ticket's plan). A rule's unattended resolution is one of the ticket's own events, so
@@ -20,7 +20,7 @@ with
 {% if is_incremental() %}
 changed_tickets as (
 
-    {{ keys_received_after('ticket_id', ref('stg_lake__ticket_events'), 'occurred_at') }}
+    {{ keys_received_since('ticket_id', ref('stg_lake__ticket_events'), 'occurred_at') }}
 
     union
 

@@ -7,7 +7,7 @@
     agent's team at the conversation's start, so chat work lands on the team that did it. -#}
 {#- Incremental by conversation: a run writes the conversations refolded since the table's
     latest receipt less the look-back (the fold's last_received_at;
-    macros/incr_b_changed_keys.sql) and those whose team, recomputed, differs from the row
+    macros/received_since.sql) and those whose team, recomputed, differs from the row
     held (an agent's team history in dim_agents can change with any agent, ticket, survey or
     chat event). Recomputing every conversation is cheap since the agents' versions are
     collapsed into team spells; writing them all was not. -#}

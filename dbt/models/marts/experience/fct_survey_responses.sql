@@ -5,7 +5,7 @@
     who last acted on the ticket. -#}
 {#- Incremental by response: a run recomputes, from all their events, the surveys with an
     event received since the table's latest response receipt less the look-back
-    (macros/incr_b_changed_keys.sql), and the responses on tickets with an event received
+    (macros/received_since.sql), and the responses on tickets with an event received
     since then (a late assignment changes the owner at rating time). -#}
 -- depends_on: {{ ref('stg_lake__ticket_events') }}
 {{ config(
@@ -20,14 +20,14 @@ with
 {% if is_incremental() %}
 changed_surveys as (
 
-    {{ keys_received_after('survey_id', ref('stg_lake__survey_events'), 'received_at') }}
+    {{ keys_received_since('survey_id', ref('stg_lake__survey_events'), 'received_at') }}
 
     union
 
     select loaded.response_id as survey_id
     from {{ this }} as loaded
     where loaded.ticket_id in (
-        {{ keys_received_after('ticket_id', ref('stg_lake__ticket_events'), 'received_at') }}
+        {{ keys_received_since('ticket_id', ref('stg_lake__ticket_events'), 'received_at') }}
     )
 
 ),

@@ -4,7 +4,7 @@
     users per assisted user; higher means more help without an agent). -#}
 {#- Incremental by day: a run recomputes, from all their events, the days of the kb events
     and ticket creations received since the table's latest day less the look-back
-    (macros/incr_b_changed_keys.sql: a day starts before any receipt of its events). -#}
+    (macros/received_since.sql: a day starts before any receipt of its events). -#}
 -- depends_on: {{ ref('stg_lake__ticket_events') }}
 {{ config(
     materialized='incremental',

@@ -1,7 +1,7 @@
 {#- One row per invoice: issued, paid, failed attempts (dunning), refunds. -#}
 {#- Incremental by invoice: a run recomputes, from all their events, the invoices with an
     event received since the table's latest receipt less the look-back
-    (macros/incr_b_changed_keys.sql), and the invoices of subscriptions whose start was
+    (macros/received_since.sql), and the invoices of subscriptions whose start was
     received since then (it names the customer an invoice falls back to). -#}
 {{ config(
     materialized='incremental',
