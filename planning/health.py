@@ -26,7 +26,8 @@ from planning._checks import require_columns
 WEIGHTS: dict[str, float] = {
     "payment": 0.20,
     "csat": 0.20,
-    "nps": 0.15,
+    # Not "nps": its column would be nps_score, the input's name (mean NPS points).
+    "nps_points": 0.15,
     "resolution": 0.15,
     "ticket_load": 0.10,
     "self_service": 0.10,
@@ -37,7 +38,7 @@ WEIGHTS: dict[str, float] = {
 INPUTS: dict[str, str] = {
     "payment_failure_count": "payment",
     "csat_pct": "csat",
-    "nps_score": "nps",
+    "nps_score": "nps_points",
     "median_resolution_hours": "resolution",
     "tickets_per_30_days": "ticket_load",
     "self_service_share": "self_service",
@@ -55,7 +56,7 @@ def component_scores(frame: pd.DataFrame) -> pd.DataFrame:
         {
             "payment": np.exp(-frame["payment_failure_count"].astype(float)),
             "csat": frame["csat_pct"].astype(float).clip(0, 100) / 100,
-            "nps": (frame["nps_score"].astype(float).clip(-100, 100) + 100) / 200,
+            "nps_points": (frame["nps_score"].astype(float).clip(-100, 100) + 100) / 200,
             "resolution": 1 / (1 + frame["median_resolution_hours"].astype(float).clip(0) / 24),
             "ticket_load": 1 - load.rank(pct=True, method="average").where(load.notna()),
             "self_service": frame["self_service_share"].astype(float).clip(0, 1),

@@ -146,6 +146,10 @@ def test_health_score_weights_and_missing_inputs():
     assert scored["health_score"].iloc[1] < 20
     assert pd.isna(scored["health_score"].iloc[2])
     assert list(scored["health_band"].iloc[:2]) == ["healthy", "critical"]
+    # Every input keeps its value beside its component (no name is shared).
+    assert list(scored["nps_score"].iloc[:2]) == [100, -100]
+    assert list(scored["nps_points_score"].iloc[:2]) == [1.0, 0.0]
+    assert {f"{name}_score" for name in WEIGHTS}.isdisjoint(frame.columns)
 
 
 def test_scores_stop_at_churn():
