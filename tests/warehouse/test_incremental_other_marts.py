@@ -19,6 +19,7 @@ import pytest
 
 from servops.paths import Home
 from tests.warehouse.test_marts import (
+    INCREMENTAL_MODELS,
     WAREHOUSE_SCHEMAS,
     _dbt,
     _dbt_parallel,
@@ -51,15 +52,6 @@ MODELS_ONLY = (
 )
 # Received after everything in the first lake (its last billing event is received 04-08).
 LATE = "2025-04-20 00:00:00"
-INCREMENTAL_MARTS = (
-    "int_subscription_periods_folded",
-    "int_customer_mrr_intervals_folded",
-    "fct_invoices",
-    "fct_survey_responses",
-    "fct_conversations",
-    "fct_automation_actions",
-    "fct_kb_activity",
-)
 
 
 def write_more_first_events(raw: Path) -> None:
@@ -267,7 +259,7 @@ def test_late_events_land_as_in_a_full_refresh(built) -> None:
         assert incremental_tables == [(s, t) for s, t, d in tables if d == "full_build"]
         nodes = json.loads(built["manifest"].read_text())["nodes"].values()
         materialized = {node["name"]: node["config"]["materialized"] for node in nodes}
-        assert {materialized[name] for name in INCREMENTAL_MARTS} == {"incremental"}
+        assert {materialized[name] for name in INCREMENTAL_MODELS} == {"incremental"}
         for schema, table in incremental_tables:
             differing = rows_differing(connection, f"{schema}.{table}")
             assert differing == 0, table

@@ -18,28 +18,9 @@
 
 with
 
-billing_events as (
-
-    select * from {{ ref('stg_lake__billing_events') }}
-    {%- if is_incremental() %}
-    where subscription_id in (
-        {{ keys_received_since('subscription_id', ref('stg_lake__billing_events'), 'last_received_at') }}
-            -- The events the fold reads (subscription_events below).
-            and (
-                event_type in (
-                    'subscription.started',
-                    'subscription.upgraded',
-                    'subscription.downgraded',
-                    'subscription.cancelled'
-                )
-                or (event_type = 'subscription.renewed' and mrr_amount_eur is not null)
-            )
-    )
-    {%- endif %}
-
-),
-
-subscription_events as (
+-- The events the fold reads. A renewal that names an amount changes the plan from then (a
+-- downgrade scheduled for the renewal takes effect there).
+fold_events as (
 
     select
         event_id,
@@ -56,7 +37,7 @@ subscription_events as (
             else occurred_at
         end as effective_at,
         case when event_type = 'subscription.started' then 0 else 1 end as event_order
-    from billing_events
+    from {{ ref('stg_lake__billing_events') }}
     where
         event_type in (
             'subscription.started',
@@ -64,9 +45,14 @@ subscription_events as (
             'subscription.downgraded',
             'subscription.cancelled'
         )
-        -- A renewal that names an amount changes the plan from then (a downgrade scheduled
-        -- for the renewal takes effect there).
         or (event_type = 'subscription.renewed' and mrr_amount_eur is not null)
+
+),
+
+subscription_events as (
+
+    select * from fold_events
+    {{- where_received_since('subscription_id', 'subscription_id', 'fold_events') }}
 
 ),
 

@@ -23,10 +23,7 @@ with
 {% if is_incremental() %}
 watermark as (
 
-    select
-        {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(last_received_at)') }}
-            as since_at
-    from {{ this }}
+    select {{ lookback_start('last_received_at') }} as since_at
 
 ),
 
