@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planning import PlanningInputError
+from planning import PlanningInputError, import_library
 from planning._checks import require_columns
 from planning.backtest import roc_auc, top_lift
 
@@ -57,15 +57,15 @@ def horizon_probability(monthly: np.ndarray, months: int = 3) -> np.ndarray:
 
 def build_model():
     """The untrained pipeline: impute medians, standardise, L2 logistic regression."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    impute = import_library("sklearn.impute")
+    linear_model = import_library("sklearn.linear_model")
+    pipeline = import_library("sklearn.pipeline")
+    preprocessing = import_library("sklearn.preprocessing")
 
-    return make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        StandardScaler(),
-        LogisticRegression(C=1.0, max_iter=1000),
+    return pipeline.make_pipeline(
+        impute.SimpleImputer(strategy="median", keep_empty_features=True),
+        preprocessing.StandardScaler(),
+        linear_model.LogisticRegression(C=1.0, max_iter=1000),
     )
 
 

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from planning import import_library
 from planning._checks import require_columns, require_non_negative
 
 SEASON = 7
@@ -79,14 +80,14 @@ def _fit_ets(y: np.ndarray, season: int, params: np.ndarray | None = None):
     ``y`` with them, not re-estimated: about ten times cheaper, which is how the rolling
     backtest updates an origin's states without refitting.
     """
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    ets = import_library("statsmodels.tsa.exponential_smoothing.ets")
 
     if len(y) < MIN_DAYS_FOR_MODEL or np.ptp(y) == 0:
         return None
     with warnings.catch_warnings():
         # Convergence chatter on short, noisy count series; the fit is still usable.
         warnings.simplefilter("ignore")
-        model = ETSModel(y, seasonal_periods=season, **ETS_SPEC)
+        model = ets.ETSModel(y, seasonal_periods=season, **ETS_SPEC)
         if params is not None:
             return model.smooth(params)
         return model.fit(disp=False, maxiter=200)

@@ -33,14 +33,19 @@ def live(
     replace: bool = False,
     stop: threading.Event | None = None,
     on_tick: Callable[[SimulationSummary, int], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> SimulationSummary:
-    """Emit events as their simulated time comes; returns when stopped or the window ends."""
+    """Emit events as their simulated time comes; returns when stopped or the window ends.
+
+    ``clock`` gives wall seconds (a test passes one that steps, so ticks do not depend on
+    how fast the machine is).
+    """
     if speed <= 0 or tick_seconds <= 0:
         raise ValueError("--speed and the tick must be positive")
     _claim_lake(lake, config, replace)
     world = build_world(config)
     # The simulated clock starts once the company is drawn.
-    started = time.perf_counter()
+    started = clock()
     summary = SimulationSummary()
     pending: dict[str, list[pa.Table]] = {}
     generated = 0
@@ -48,7 +53,7 @@ def live(
     stop = stop or threading.Event()
     try:
         while not stop.is_set():
-            sim_now = world.start_s + int((time.perf_counter() - started) * speed)
+            sim_now = world.start_s + int((clock() - started) * speed)
             cutoff = min(sim_now, world.horizon_s)
             # Generate each day once the clock reaches it; its events wait in ``pending``.
             while generated < config.days and world.start_s + generated * DAY <= cutoff:
@@ -82,5 +87,5 @@ def live(
             stop.wait(tick_seconds)
     except KeyboardInterrupt:
         pass  # Every batch written so far is whole; the rest is simply not emitted yet.
-    summary.seconds = time.perf_counter() - started
+    summary.seconds = clock() - started
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from planning.forecast import clean_outliers, forecast_volume, hour_of_week_prof
 from planning.health import INPUTS, WEIGHTS, health_scores, stop_at_churn
 from planning.retention import backtest_retention, forecast_retention
 from planning.staffing import erlang_c, required_staffing, staffing_plan
+from servops.paths import PROJECT_ROOT
 
 
 def test_erlang_c_reproduces_the_published_worked_example():
@@ -309,3 +311,35 @@ def test_cost_per_ticket_arithmetic():
     # Half the quarter: 45,000 budgeted / 1,000 tickets = 45; actual 40,000 / 1,000 = 40.
     assert list(result.iloc[0]) == [45.0, 40.0]
     assert result.iloc[1].isna().all()
+
+
+def test_heavy_libraries_are_imported_only_through_the_lock():
+    # dbt runs the planning models in threads of one process; two first imports of
+    # statsmodels and scikit-learn at once deadlocked (planning.import_library).
+    heavy = ("statsmodels", "sklearn")
+    sources = [*PROJECT_ROOT.joinpath("planning").glob("*.py"),
+               *PROJECT_ROOT.joinpath("dbt", "models", "planning").glob("*.py")]  # fmt: skip
+    assert len(sources) > 10
+    direct = []
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            direct += [
+                f"{path.name}:{node.lineno}" for name in names if name.split(".")[0] in heavy
+            ]
+    assert direct == []
+    imported = []
+    for path in PROJECT_ROOT.joinpath("planning").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "import_library"
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                imported.append(node.args[0].value.split(".")[0])
+    assert set(imported) == set(heavy)
