@@ -8,6 +8,12 @@ staffing and backlog, agents, every subscription's history: computed once per ru
 fixed grid of days, in one or more processes; ``simulate_days`` rewrites the chunks of chosen
 days; truth), ``live`` (emission on a real or accelerated clock).
 
+Staff keep hours: each agent works five days a week (their days off rotate) on a shift from
+08:00 to 16:30 in their time zone (Amsterdam, London or New York). A ticket goes to the zone whose
+hours come first and an agent of its team working that day; the waits to the replies and solves
+are drawn in working time (``World.after_working``), so work arriving at night or at a weekend
+waits for the next shift, and the agent-day marts see replies only in shifts.
+
 Entry points: ``simulate(config, lake, replace=, on_day=)``, ``simulate_days(config, lake,
 day_indexes)``, ``live(config, lake, speed=)``, ``generate_day(build_world(config), day)``.
 

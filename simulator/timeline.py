@@ -28,6 +28,15 @@ from simulator.entities import (
 from simulator.rng import generator
 
 DAY = 86_400
+# A working agent's shift in their own time zone: it starts at 08:00 plus up to 15 minutes and
+# lasts eight and a half hours, so from 08:15 to 16:30 every working agent is on shift.
+SHIFT_START_S = 8 * 3600
+SHIFT_START_JITTER_S = 900
+SHIFT_LENGTH_S = 8 * 3600 + 1800
+ON_SHIFT_FROM_S = SHIFT_START_S + SHIFT_START_JITTER_S
+ON_SHIFT_TO_S = SHIFT_START_S + SHIFT_LENGTH_S
+# How far ahead an agent's next shift is looked for (beyond it the time is kept as is).
+SHIFT_SEARCH_DAYS = 14
 WEEKDAY_FACTOR = np.array([1.15, 1.1, 1.05, 1.0, 0.95, 0.45, 0.4])  # Monday first
 WEEKDAY_FACTOR /= WEEKDAY_FACTOR.mean()  # tickets_per_customer_day is the weekly average
 CHATBOT_DEFLECTION = 0.15
@@ -95,6 +104,73 @@ class World:
 
     def agents_on(self, day_index: int) -> np.ndarray:
         return (self.agents.hired_day <= day_index) & (self.agents.left_day > day_index)
+
+    def works(self, agent: np.ndarray, day_index: np.ndarray | int) -> np.ndarray:
+        """Whether each ``agent`` works a shift on ``day_index``: employed, not a day off."""
+        agents = self.agents
+        weekday = self.config.start.weekday() + np.asarray(day_index)
+        return (
+            (agents.hired_day[agent] <= day_index)
+            & (agents.left_day[agent] > day_index)
+            & ((weekday + agents.day_off[agent]) % 7 < 5)
+        )
+
+    @functools.cached_property
+    def _next_work_day(self) -> np.ndarray:
+        """Per agent and local day (column = day + 1, from the day before the window to
+        SHIFT_SEARCH_DAYS after it): the next day, that one or later, the agent works; -2
+        where none is left in the table."""
+        days = np.arange(-1, self.config.days + SHIFT_SEARCH_DAYS + 1)
+        agents = np.arange(len(self.agents.team))
+        works = self.works(agents[:, None], days[None, :])
+        following = np.full(len(agents), -2, dtype=np.int64)
+        table = np.empty(works.shape, dtype=np.int64)
+        for column in range(len(days) - 1, -1, -1):
+            following = np.where(works[:, column], days[column], following)
+            table[:, column] = following
+        return table
+
+    def next_on_shift(self, agent: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The first second at or after each ``at`` when ``agent`` is surely on shift: agents
+        answer tickets in their working hours, so work arriving at night or on a day off waits
+        for them. Kept as is for no agent (-1) or no shift within SHIFT_SEARCH_DAYS."""
+        at = np.asarray(at, dtype=np.int64)
+        agent = np.asarray(agent)
+        who = np.maximum(agent, 0)
+        offset = self.agents.utc_offset_hours[who].astype(np.int64) * 3600
+        # Shift days are the agent's local dates, numbered like the window's days; past
+        # today's hours the next chance is tomorrow.
+        day = (at + offset - self.start_s) // DAY
+        day += at >= self.start_s + day * DAY - offset + ON_SHIFT_TO_S
+        table = self._next_work_day
+        column = np.clip(day + 1, 0, table.shape[1] - 1)
+        work_day = table[who, column]
+        found = (agent >= 0) & (work_day >= day) & (work_day - day < SHIFT_SEARCH_DAYS)
+        shift_from = self.start_s + work_day * DAY - offset + ON_SHIFT_FROM_S
+        return np.where(found, np.maximum(at, shift_from), at)
+
+    def after_working(self, agent: np.ndarray, at: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        """``at`` plus ``seconds`` of ``agent``'s working time: a queue moves only while its
+        agent is on shift, so a wait drawn in working hours resumes at the next shift."""
+        at = np.asarray(at, dtype=np.int64)
+        left = np.broadcast_to(np.asarray(seconds, dtype=np.int64), at.shape).copy()
+        now = self.next_on_shift(agent, at)
+        result = now + left
+        rows = np.flatnonzero(np.asarray(agent) >= 0)
+        who = np.asarray(agent)[rows]
+        offset = self.agents.utc_offset_hours[who].astype(np.int64) * 3600
+        now, left = now[rows], left[rows]
+        for _ in range(SHIFT_SEARCH_DAYS):
+            day = (now + offset - self.start_s) // DAY
+            shift_end = self.start_s + day * DAY - offset + ON_SHIFT_TO_S
+            over = now + left > shift_end
+            if not over.any():
+                break
+            rows, who, offset = rows[over], who[over], offset[over]
+            left = left[over] - np.maximum(shift_end[over] - now[over], 0)
+            now = self.next_on_shift(who, shift_end[over])
+            result[rows] = now + left
+        return result
 
 
 def _season(config: SimulationConfig) -> np.ndarray:

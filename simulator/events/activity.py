@@ -24,7 +24,17 @@ from simulator.entities import (
     TEAMS,
 )
 from simulator.rng import generator
-from simulator.timeline import BILLING_TYPES, DAY, MILESTONES, UPGRADED, World, customer_utc_offset
+from simulator.timeline import (
+    BILLING_TYPES,
+    DAY,
+    MILESTONES,
+    SHIFT_LENGTH_S,
+    SHIFT_START_JITTER_S,
+    SHIFT_START_S,
+    UPGRADED,
+    World,
+    customer_utc_offset,
+)
 
 HOUR = 3600
 AGENT_TZ = {1: "Europe/Amsterdam", 0: "Europe/London", -5: "America/New_York"}
@@ -175,12 +185,12 @@ def generate_agent_day(world: World, day_index: int) -> tuple[EventRows, dict]:
         agent_id=left,
         team_id=agents.team[left],
     )
-    weekday = world.config.day(day_index).weekday()
-    working = np.flatnonzero(world.agents_on(day_index) & ((weekday + agents.day_off) % 7 < 5))
+    working = np.flatnonzero(world.works(np.arange(len(agents.team)), day_index))
     shift_start = (
         day_start
-        + (8 - agents.utc_offset_hours[working]) * HOUR
-        + rng.integers(0, 900, len(working))
+        + SHIFT_START_S
+        - agents.utc_offset_hours[working] * HOUR
+        + rng.integers(0, SHIFT_START_JITTER_S, len(working))
     )
     shift_start = np.maximum(shift_start, day_start)
     common = {
@@ -201,7 +211,7 @@ def generate_agent_day(world: World, day_index: int) -> tuple[EventRows, dict]:
         agent_id=np.repeat(working, toggles),
         agent_status=status.ravel(),
     )
-    rows.add("agent.shift_ended", shift_start + 8 * HOUR + 1800, **common)
+    rows.add("agent.shift_ended", shift_start + SHIFT_LENGTH_S, **common)
     shift_ids = id_array(f"SH{day_index:05d}-", working, 5)
     return rows, {
         "shift_id": shift_ids,
@@ -377,7 +387,7 @@ def generate_chat_day(world: World, day_index: int) -> tuple[EventRows, dict]:
         handoff = started
     from simulator.events.tickets import pick_agents
 
-    agent = pick_agents(world, day_index, np.full(n, T1), rng)
+    agent = pick_agents(world, day_index, np.full(n, T1), rng, handoff)
     wait = world.wait_factor[day_index, T1]
     messages = (1 + rng.poisson(2.0, n)) * human
     owner = np.repeat(idx, messages)

@@ -17,14 +17,15 @@ from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICR
 from simulator.columns import EventRows, id_array, strings, timestamps
 from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
 from simulator.rng import generator
-from simulator.timeline import DAY, World
+from simulator.timeline import DAY, ON_SHIFT_FROM_S, ON_SHIFT_TO_S, World
 
 CHANNELS = ("email", "web", "chat", "phone")
 CHANNEL_SHARE = np.array([0.4, 0.3, 0.2, 0.1])
 PRIORITIES = ("low", "normal", "high", "urgent")
 PRIORITY_SHARE = np.array([0.2, 0.55, 0.2, 0.05])
-# Median minutes to the first public reply by priority: urgent work is picked up first.
-FIRST_REPLY_MEDIAN_MINUTES = np.array([240.0, 150.0, 60.0, 20.0])
+# Median minutes of the agent's working time to the first public reply, by priority: urgent
+# work is picked up first.
+FIRST_REPLY_MEDIAN_MINUTES = np.array([120.0, 60.0, 30.0, 10.0])
 HOUR_WEIGHT = np.array(
     [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 9, 8, 6, 4, 3, 2, 2, 1, 1], dtype=float
 )
@@ -96,10 +97,21 @@ def _minutes(rng: np.random.Generator, median: np.ndarray | float, size: int) ->
 
 
 def pick_agents(
-    world: World, day_index: int, teams: np.ndarray, rng: np.random.Generator
+    world: World,
+    day_index: int,
+    teams: np.ndarray,
+    rng: np.random.Generator,
+    at: np.ndarray | None = None,
 ) -> np.ndarray:
-    """An agent of each ticket's team on staff that day (any agent if the team has none)."""
+    """An agent of each item's team, routed to whoever is on shift soonest after ``at``.
+
+    The time zone whose working hours come first takes the item (a random one among those
+    on shift now), and one of its agents working that day in the team gets it. Without
+    ``at``, or with no such agent: one of the team working on ``day_index``, else one on
+    staff, else anyone on staff.
+    """
     on = world.agents_on(day_index)
+    working = world.works(np.arange(len(on)), day_index)
     picked = np.full(len(teams), -1, dtype=np.int64)
     draws = rng.random(len(teams))
     everyone = np.flatnonzero(on)
@@ -107,10 +119,42 @@ def pick_agents(
         mine = teams == team
         if not mine.any():
             continue
-        pool = np.flatnonzero(on & (world.agents.team == team))
+        in_team = world.agents.team == team
+        pool = np.flatnonzero(working & in_team)
+        pool = pool if len(pool) else np.flatnonzero(on & in_team)
         pool = pool if len(pool) else everyone
         if len(pool):
             picked[mine] = pool[(draws[mine] * len(pool)).astype(np.int64)]
+    if at is None or not len(teams):
+        return picked
+    offsets = world.agents.utc_offset_hours
+    for team in np.unique(teams):
+        items = np.flatnonzero(teams == team)
+        # The zones the team has staff in, and per zone when its working hours next hold
+        # each item and on which of its local days.
+        zones = np.unique(offsets[on & (world.agents.team == team)])
+        if not len(zones):
+            continue
+        soonest = np.empty((len(zones), len(items)), dtype=np.int64)
+        local_day = np.empty((len(zones), len(items)), dtype=np.int64)
+        for z, offset in enumerate(zones):
+            shift = int(offset) * 3600
+            today = (at[items] + shift - world.start_s) // DAY
+            later = at[items] >= world.start_s + today * DAY - shift + ON_SHIFT_TO_S
+            local_day[z] = today + later
+            soonest[z] = np.maximum(
+                at[items], world.start_s + local_day[z] * DAY - shift + ON_SHIFT_FROM_S
+            )
+        # Ties (several zones on shift now) go to a random one: draws below a minute.
+        zone = np.argmin(soonest * 60 + rng.integers(0, 60, soonest.shape), axis=0)
+        day = local_day[zone, np.arange(len(items))]
+        for z, offset in enumerate(zones):
+            candidates = np.flatnonzero((world.agents.team == team) & (offsets == offset))
+            for d in np.unique(day[zone == z]):
+                mine = items[(zone == z) & (day == d)]
+                pool = candidates[world.works(candidates, int(d))]
+                if len(pool):
+                    picked[mine] = pool[(draws[mine] * len(pool)).astype(np.int64)]
     return picked
 
 
@@ -139,7 +183,6 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARE)
     priority = rng.choice(len(PRIORITIES), size=n, p=PRIORITY_SHARE)
     subject = rng.integers(0, len(SUBJECTS), n)
-    agent = pick_agents(world, day_index, team, rng)
     wait = world.wait_factor[day_index, team] * np.exp(0.6 * company.friction[customer])
     bot_live = (
         config.chatbot_launch_date is not None
@@ -180,6 +223,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         automation_rule_id=(channel == 0).astype(np.int64),
     )
     assigned_at = created + _minutes(rng, 3.0 * wait, n)
+    agent = pick_agents(world, day_index, team, rng, assigned_at)
     add("ticket.assigned", None, assigned_at, team_id=team, agent_id=agent)
     changes = rng.random(n) < 0.08
     new_priority = np.clip(priority + rng.choice([-1, 1], n), 0, len(PRIORITIES) - 1)
@@ -202,7 +246,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     add(
         "ticket.commented",
         note,
-        created + rng.integers(60, 1800, n),
+        world.after_working(agent, assigned_at, rng.integers(60, 1800, n)),
         author_type=AUTHOR["agent"],
         is_public=0,
         agent_id=agent,
@@ -221,7 +265,11 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     )
 
     replied = ~merged & (rng.random(n) < 0.97)
-    first_reply = assigned_at + _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
+    # Agents act in their shifts: waits are drawn in working time, and work arriving
+    # outside an agent's hours waits for their next shift (World.after_working).
+    first_reply = world.after_working(
+        agent, assigned_at, _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
+    )
     add(
         "ticket.commented",
         replied,
@@ -247,8 +295,8 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     )
 
     escalated = replied & (team == T1) & (rng.random(n) < np.minimum(0.5, 0.12 * wait))
-    escalated_at = first_reply + _minutes(rng, 60.0, n)
-    tier2 = pick_agents(world, day_index, np.full(n, T2), rng)
+    escalated_at = world.after_working(agent, first_reply, _minutes(rng, 60.0, n))
+    tier2 = pick_agents(world, day_index, np.full(n, T2), rng, escalated_at)
     add(
         "ticket.escalated",
         escalated,
@@ -258,7 +306,9 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         escalation_tier=2,
         agent_id=tier2,
     )
-    tier2_reply = escalated_at + _minutes(rng, 120.0 * world.wait_factor[day_index, T2], n)
+    tier2_reply = world.after_working(
+        tier2, escalated_at, _minutes(rng, 120.0 * world.wait_factor[day_index, T2], n)
+    )
     add(
         "ticket.commented",
         escalated,
@@ -307,11 +357,11 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
 
     extra = rng.poisson(0.6, n) * replied
     extra_owner = np.repeat(idx, extra)
-    gaps = _minutes(rng, 240.0, len(extra_owner))
+    gaps = _minutes(rng, 150.0, len(extra_owner))
     run_start = np.repeat(np.cumsum(extra) - extra, extra)
     cumulative = np.cumsum(gaps)
     offset = cumulative - np.concatenate([[0], cumulative])[run_start]
-    extra_at = first_reply[extra_owner] + offset
+    extra_at = world.after_working(owner[extra_owner], first_reply[extra_owner], offset)
     rows.add(
         "ticket.commented",
         extra_at,
@@ -328,7 +378,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     np.maximum.at(last, extra_owner, extra_at)
 
     solved = replied & (rng.random(n) < 0.93)
-    solved_at = last + _minutes(rng, 60.0 * wait, n)
+    solved_at = world.after_working(owner, last, _minutes(rng, 60.0 * wait, n))
     add(
         "ticket.status_changed",
         solved,
@@ -341,8 +391,10 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     # A reopen is kept only if its whole cycle ends in the window, so every ticket with a
     # solve event is solved at the end (what the warehouse's is_solved reads).
     reopen_at = solved_at + _minutes(rng, 24 * 60.0, n)
-    again_reply = reopen_at + _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
-    resolved_at = again_reply + _minutes(rng, 30.0, n)
+    again_reply = world.after_working(
+        owner, reopen_at, _minutes(rng, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
+    )
+    resolved_at = world.after_working(owner, again_reply, _minutes(rng, 30.0, n))
     reopened = (
         solved
         & (resolved_at < horizon)
@@ -424,7 +476,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     reply_hours = np.where(has_reply, (first - created) / 3600.0, 0.0)
     resolution_hours = np.where(is_solved, (last_solve - created) / 3600.0, 0.0)
     latent = (
-        4.9
+        5.15
         - 0.45 * np.log1p(reply_hours)
         - 0.3 * np.log1p(resolution_hours / 24)
         - 1.0 * reopen_count

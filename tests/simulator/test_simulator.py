@@ -390,6 +390,61 @@ def test_poor_experience_raises_churn(effects_lake: Path) -> None:
     assert poor > 1.5 * good
 
 
+def test_agents_work_tickets_in_their_shifts(effects_lake: Path) -> None:
+    # Replies and solves by an agent fall inside one of that agent's shifts (work arriving
+    # at night or on their day off waits for the next one), and the first reply comes
+    # later for tickets created after the shifts end than for those created mid-morning.
+    with duckdb.connect() as connection:
+        outside, acted = connection.execute(
+            f"""
+            with shifts as (
+                select
+                    agent_id,
+                    shift_id,
+                    min(occurred_at) filter (event_type = 'agent.shift_started') as started_at,
+                    max(occurred_at) filter (event_type = 'agent.shift_ended') as ended_at
+                from {_events(effects_lake, "agent")}
+                where shift_id is not null
+                group by all
+            ),
+            actions as (
+                select event_id, agent_id, occurred_at
+                from {_events(effects_lake, "ticket")}
+                where
+                    agent_id is not null
+                    and (
+                        (event_type = 'ticket.commented' and author_type = 'agent')
+                        or (event_type = 'ticket.status_changed' and status = 'solved')
+                    )
+            )
+            select
+                count(*) filter (
+                    where not exists (
+                        select 1 from shifts
+                        where
+                            shifts.agent_id = actions.agent_id
+                            and actions.occurred_at between shifts.started_at and shifts.ended_at
+                    )
+                ),
+                count(*)
+            from actions
+            """
+        ).fetchone()
+        by_hour = dict(
+            connection.execute(
+                f"""
+                select hour(created_at) >= 22, median(first_reply_calendar_minutes)
+                from read_parquet('{effects_lake}/truth/tickets/*.parquet')
+                where hour(created_at) >= 22 or hour(created_at) between 8 and 10
+                group by all
+                """
+            ).fetchall()
+        )
+    assert acted > 10_000
+    assert outside / acted < 0.005, (outside, acted)
+    assert by_hour[True] > 2 * by_hour[False], by_hour
+
+
 def test_injected_incident_raises_volume(effects_lake: Path) -> None:
     per_day = dict(
         duckdb.execute(
