@@ -35,6 +35,7 @@ SHIFT_START_JITTER_S = 900
 SHIFT_LENGTH_S = 8 * 3600 + 1800
 ON_SHIFT_FROM_S = SHIFT_START_S + SHIFT_START_JITTER_S
 ON_SHIFT_TO_S = SHIFT_START_S + SHIFT_LENGTH_S
+SHIFT_WORK_S = ON_SHIFT_TO_S - ON_SHIFT_FROM_S
 # How far ahead an agent's next shift is looked for (beyond it the time is kept as is).
 SHIFT_SEARCH_DAYS = 14
 WEEKDAY_FACTOR = np.array([1.15, 1.1, 1.05, 1.0, 0.95, 0.45, 0.4])  # Monday first
@@ -116,25 +117,24 @@ class World:
         )
 
     @functools.cached_property
-    def _next_work_day(self) -> np.ndarray:
-        """Per agent and local day (column = day + 1, from the day before the window to
-        SHIFT_SEARCH_DAYS after it): the next day, that one or later, the agent works; -2
-        where none is left in the table."""
+    def _work_calendar(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per agent and local day, from the day before the window to SHIFT_SEARCH_DAYS after
+        it (column = day + 1): the next day, that one or later, the agent works (-2 where none
+        is left), and the number of days worked up to that day, as one ascending array (row
+        ``agent`` offset by agent x (columns + 1)) to find the n-th working day after a day."""
         days = np.arange(-1, self.config.days + SHIFT_SEARCH_DAYS + 1)
         agents = np.arange(len(self.agents.team))
         works = self.works(agents[:, None], days[None, :])
         following = np.full(len(agents), -2, dtype=np.int64)
-        table = np.empty(works.shape, dtype=np.int64)
+        next_day = np.empty(works.shape, dtype=np.int64)
         for column in range(len(days) - 1, -1, -1):
             following = np.where(works[:, column], days[column], following)
-            table[:, column] = following
-        return table
+            next_day[:, column] = following
+        worked = np.cumsum(works, axis=1) + agents[:, None] * (len(days) + 1)
+        return next_day, worked.ravel()
 
-    def next_on_shift(self, agent: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """The first second at or after each ``at`` when ``agent`` is surely on shift: agents
-        answer tickets in their working hours, so work arriving at night or on a day off waits
-        for them. Kept as is for no agent (-1) or no shift within SHIFT_SEARCH_DAYS."""
-        at = np.asarray(at, dtype=np.int64)
+    def _shift_start(self, agent: np.ndarray, at: np.ndarray):
+        """(next_on_shift's result, whether a shift was found, its local day, the offset)."""
         agent = np.asarray(agent)
         who = np.maximum(agent, 0)
         offset = self.agents.utc_offset_hours[who].astype(np.int64) * 3600
@@ -142,34 +142,53 @@ class World:
         # today's hours the next chance is tomorrow.
         day = (at + offset - self.start_s) // DAY
         day += at >= self.start_s + day * DAY - offset + ON_SHIFT_TO_S
-        table = self._next_work_day
-        column = np.clip(day + 1, 0, table.shape[1] - 1)
-        work_day = table[who, column]
+        next_day, _ = self._work_calendar
+        work_day = next_day[who, np.clip(day + 1, 0, next_day.shape[1] - 1)]
         found = (agent >= 0) & (work_day >= day) & (work_day - day < SHIFT_SEARCH_DAYS)
         shift_from = self.start_s + work_day * DAY - offset + ON_SHIFT_FROM_S
-        return np.where(found, np.maximum(at, shift_from), at)
+        return np.where(found, np.maximum(at, shift_from), at), found, work_day, offset
+
+    def next_on_shift(self, agent: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The first second at or after each ``at`` when ``agent`` is surely on shift: agents
+        answer tickets in their working hours, so work arriving at night or on a day off waits
+        for them. Kept as is for no agent (-1) or no shift within SHIFT_SEARCH_DAYS."""
+        return self._shift_start(agent, np.asarray(at, dtype=np.int64))[0]
 
     def after_working(self, agent: np.ndarray, at: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         """``at`` plus ``seconds`` of ``agent``'s working time: a queue moves only while its
-        agent is on shift, so a wait drawn in working hours resumes at the next shift."""
+        agent is on shift, so a wait drawn in working hours resumes at the next shift (calendar
+        time where the agent has no shift ahead in the window)."""
         at = np.asarray(at, dtype=np.int64)
-        left = np.broadcast_to(np.asarray(seconds, dtype=np.int64), at.shape).copy()
-        now = self.next_on_shift(agent, at)
+        left = np.broadcast_to(np.asarray(seconds, dtype=np.int64), at.shape)
+        now, found, day, offset = self._shift_start(agent, at)
+        day_end = self.start_s + day * DAY - offset + ON_SHIFT_TO_S
         result = now + left
-        rows = np.flatnonzero(np.asarray(agent) >= 0)
-        who = np.asarray(agent)[rows]
-        offset = self.agents.utc_offset_hours[who].astype(np.int64) * 3600
-        now, left = now[rows], left[rows]
-        for _ in range(SHIFT_SEARCH_DAYS):
-            day = (now + offset - self.start_s) // DAY
-            shift_end = self.start_s + day * DAY - offset + ON_SHIFT_TO_S
-            over = now + left > shift_end
-            if not over.any():
-                break
-            rows, who, offset = rows[over], who[over], offset[over]
-            left = left[over] - np.maximum(shift_end[over] - now[over], 0)
-            now = self.next_on_shift(who, shift_end[over])
-            result[rows] = now + left
+        over = found & (now + left > day_end)
+        if not over.any():
+            return result
+        # Past the first shift: whole shifts of SHIFT_WORK_S, then the rest of the last one,
+        # on the agent's n-th working day after the first.
+        rows = np.flatnonzero(over)
+        who, day = np.asarray(agent)[rows], day[rows]
+        beyond = left[rows] - (day_end[rows] - now[rows])
+        whole = (beyond - 1) // SHIFT_WORK_S
+        next_day, worked = self._work_calendar
+        columns = next_day.shape[1]
+        wanted = worked[who * columns + day + 1] + whole + 1
+        index = np.searchsorted(worked, wanted)
+        column = index - who * columns
+        found_day = worked[np.minimum(index, len(worked) - 1)] == wanted
+        inside = (index < len(worked)) & (column < columns) & found_day
+        target = column - 1
+        at_target = (
+            self.start_s
+            + target * DAY
+            - offset[rows]
+            + ON_SHIFT_FROM_S
+            + beyond
+            - whole * SHIFT_WORK_S
+        )
+        result[rows] = np.where(inside, at_target, now[rows] + left[rows])
         return result
 
 

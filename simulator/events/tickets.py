@@ -296,7 +296,10 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
 
     escalated = replied & (team == T1) & (rng.random(n) < np.minimum(0.5, 0.12 * wait))
     escalated_at = world.after_working(agent, first_reply, _minutes(rng, 60.0, n))
-    tier2 = pick_agents(world, day_index, np.full(n, T2), rng, escalated_at)
+    tier2 = np.full(n, -1, dtype=np.int64)
+    tier2[escalated] = pick_agents(
+        world, day_index, np.full(int(escalated.sum()), T2), rng, escalated_at[escalated]
+    )
     add(
         "ticket.escalated",
         escalated,
