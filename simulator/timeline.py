@@ -138,15 +138,22 @@ class World:
         agent = np.asarray(agent)
         who = np.maximum(agent, 0)
         offset = self.agents.utc_offset_hours[who].astype(np.int64) * 3600
-        # Shift days are the agent's local dates, numbered like the window's days; past
-        # today's hours the next chance is tomorrow.
-        day = (at + offset - self.start_s) // DAY
-        day += at >= self.start_s + day * DAY - offset + ON_SHIFT_TO_S
+        day = self.shift_day(at, offset)
         next_day, _ = self._work_calendar
         work_day = next_day[who, np.clip(day + 1, 0, next_day.shape[1] - 1)]
         found = (agent >= 0) & (work_day >= day) & (work_day - day < SHIFT_SEARCH_DAYS)
-        shift_from = self.start_s + work_day * DAY - offset + ON_SHIFT_FROM_S
+        shift_from = self.shift_from(work_day, offset)
         return np.where(found, np.maximum(at, shift_from), at), found, work_day, offset
+
+    def shift_day(self, at: np.ndarray, offset: np.ndarray | int) -> np.ndarray:
+        """The local day (numbered like the window's days) of the first shift hours at or
+        after ``at`` in the time zone ``offset`` seconds from UTC: past today's, tomorrow."""
+        day = (at + offset - self.start_s) // DAY
+        return day + (at >= self.shift_from(day, offset) - ON_SHIFT_FROM_S + ON_SHIFT_TO_S)
+
+    def shift_from(self, day: np.ndarray, offset: np.ndarray | int) -> np.ndarray:
+        """When every agent working local ``day`` in that time zone is on shift."""
+        return self.start_s + day * DAY - offset + ON_SHIFT_FROM_S
 
     def next_on_shift(self, agent: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The first second at or after each ``at`` when ``agent`` is surely on shift: agents
@@ -161,7 +168,7 @@ class World:
         at = np.asarray(at, dtype=np.int64)
         left = np.broadcast_to(np.asarray(seconds, dtype=np.int64), at.shape)
         now, found, day, offset = self._shift_start(agent, at)
-        day_end = self.start_s + day * DAY - offset + ON_SHIFT_TO_S
+        day_end = self.shift_from(day, offset) - ON_SHIFT_FROM_S + ON_SHIFT_TO_S
         result = now + left
         over = found & (now + left > day_end)
         if not over.any():
@@ -180,14 +187,7 @@ class World:
         found_day = worked[np.minimum(index, len(worked) - 1)] == wanted
         inside = (index < len(worked)) & (column < columns) & found_day
         target = column - 1
-        at_target = (
-            self.start_s
-            + target * DAY
-            - offset[rows]
-            + ON_SHIFT_FROM_S
-            + beyond
-            - whole * SHIFT_WORK_S
-        )
+        at_target = self.shift_from(target, offset[rows]) + beyond - whole * SHIFT_WORK_S
         result[rows] = np.where(inside, at_target, now[rows] + left[rows])
         return result
 

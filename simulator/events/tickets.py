@@ -17,7 +17,7 @@ from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICR
 from simulator.columns import EventRows, id_array, strings, timestamps
 from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
 from simulator.rng import generator
-from simulator.timeline import DAY, ON_SHIFT_FROM_S, ON_SHIFT_TO_S, World
+from simulator.timeline import DAY, World
 
 CHANNELS = ("email", "web", "chat", "phone")
 CHANNEL_SHARE = np.array([0.4, 0.3, 0.2, 0.1])
@@ -101,50 +101,28 @@ def pick_agents(
     day_index: int,
     teams: np.ndarray,
     rng: np.random.Generator,
-    at: np.ndarray | None = None,
+    at: np.ndarray,
 ) -> np.ndarray:
     """An agent of each item's team, routed to whoever is on shift soonest after ``at``.
 
     The time zone whose working hours come first takes the item (a random one among those
-    on shift now), and one of its agents working that day in the team gets it. Without
-    ``at``, or with no such agent: one of the team working on ``day_index``, else one on
-    staff, else anyone on staff.
+    on shift now), and one of its agents working that day in the team gets it. With no such
+    agent: one of the team working on ``day_index``, else one on staff, else anyone on staff.
     """
     on = world.agents_on(day_index)
-    working = world.works(np.arange(len(on)), day_index)
     picked = np.full(len(teams), -1, dtype=np.int64)
     draws = rng.random(len(teams))
-    everyone = np.flatnonzero(on)
-    for team in range(len(TEAMS)):
-        mine = teams == team
-        if not mine.any():
-            continue
-        in_team = world.agents.team == team
-        pool = np.flatnonzero(working & in_team)
-        pool = pool if len(pool) else np.flatnonzero(on & in_team)
-        pool = pool if len(pool) else everyone
-        if len(pool):
-            picked[mine] = pool[(draws[mine] * len(pool)).astype(np.int64)]
-    if at is None or not len(teams):
-        return picked
     offsets = world.agents.utc_offset_hours
     for team in np.unique(teams):
         items = np.flatnonzero(teams == team)
-        # The zones the team has staff in, and per zone when its working hours next hold
-        # each item and on which of its local days.
+        # The zones the team has staff in, and per zone on which of its local days its
+        # working hours next hold each item, and from when.
         zones = np.unique(offsets[on & (world.agents.team == team)])
         if not len(zones):
             continue
-        soonest = np.empty((len(zones), len(items)), dtype=np.int64)
-        local_day = np.empty((len(zones), len(items)), dtype=np.int64)
-        for z, offset in enumerate(zones):
-            shift = int(offset) * 3600
-            today = (at[items] + shift - world.start_s) // DAY
-            later = at[items] >= world.start_s + today * DAY - shift + ON_SHIFT_TO_S
-            local_day[z] = today + later
-            soonest[z] = np.maximum(
-                at[items], world.start_s + local_day[z] * DAY - shift + ON_SHIFT_FROM_S
-            )
+        shifts = zones.astype(np.int64)[:, None] * 3600
+        local_day = world.shift_day(at[items][None, :], shifts)
+        soonest = np.maximum(at[items], world.shift_from(local_day, shifts))
         # Ties (several zones on shift now) go to a random one: draws below a minute.
         zone = np.argmin(soonest * 60 + rng.integers(0, 60, soonest.shape), axis=0)
         day = local_day[zone, np.arange(len(items))]
@@ -155,6 +133,19 @@ def pick_agents(
                 pool = candidates[world.works(candidates, int(d))]
                 if len(pool):
                     picked[mine] = pool[(draws[mine] * len(pool)).astype(np.int64)]
+    unrouted = picked < 0
+    if not unrouted.any():
+        return picked
+    working = world.works(np.arange(len(on)), day_index)
+    everyone = np.flatnonzero(on)
+    for team in np.unique(teams[unrouted]):
+        mine = unrouted & (teams == team)
+        in_team = world.agents.team == team
+        pool = np.flatnonzero(working & in_team)
+        pool = pool if len(pool) else np.flatnonzero(on & in_team)
+        pool = pool if len(pool) else everyone
+        if len(pool):
+            picked[mine] = pool[(draws[mine] * len(pool)).astype(np.int64)]
     return picked
 
 
