@@ -9,7 +9,8 @@ any published data directory: ``<workdir>`` itself when it holds
 Bootstraps Superset on it and, for each dashboard:
 
 - cold: with result caching off, renders it in headless Chromium as the admin, from
-  navigation to every chart drawn (``RENDERS`` times; median and worst), recording the
+  navigation to every chart drawn (``RENDERS`` rounds over all dashboards, after the
+  login's welcome page has loaded; median and worst), recording the
   chart data requests the page sends and the server time of each, and of the dashboard's
   own API calls (its charts, datasets);
 - warm: restarts the server with the chart-data cache on and empty, runs the warm-up a
@@ -222,29 +223,31 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
                         return
 
             page.on("requestfinished", timed)
-            for slug, count in dashboards().items():
-                captured: list[dict] = []
+            counts = dashboards()
+            # Round by round over every dashboard, not one dashboard's renders in a row: the
+            # machine's speed drifts, and each dashboard then sees the same drift.
+            for round_number in range(RENDERS):
+                for slug, count in counts.items():
+                    captured: list[dict] = []
 
-                def capture(request, captured=captured):
-                    if request.method == "POST" and "/api/v1/chart/data" in request.url:
-                        captured.append(json.loads(request.post_data or "{}"))
+                    def capture(request, captured=captured):
+                        if request.method == "POST" and "/api/v1/chart/data" in request.url:
+                            captured.append(json.loads(request.post_data or "{}"))
 
-                page.on("request", capture)
-                result["renders"][slug] = []
-                for _ in range(RENDERS):
-                    captured.clear()
+                    page.on("request", capture)
                     started = time.perf_counter()
                     page.goto(f"{url}/superset/dashboard/{slug}/")
                     page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=300_000)
-                    result["renders"][slug].append(time.perf_counter() - started)
+                    result["renders"].setdefault(slug, []).append(time.perf_counter() - started)
+                    page.remove_listener("request", capture)
                     result["static_mb"].append(page.evaluate(STATIC_FETCHED_JS) / 1e6)
-                page.remove_listener("request", capture)
-                result["requests"][slug] = list(captured)
+                    result["requests"][slug] = captured
                 print(
-                    f"bench.dashboards: {'warm' if warm else 'cold'} {slug} "
-                    f"{[round(seconds, 1) for seconds in result['renders'][slug]]} s",
+                    f"bench.dashboards: {'warm' if warm else 'cold'} round {round_number + 1}: "
+                    + ", ".join(f"{slug} {seconds[-1]:.1f}" for slug, seconds in
+                                result["renders"].items()) + " s",
                     flush=True,
-                )
+                )  # fmt: skip
             result["server_cpu"] = _tree_cpu(server.pid) - server_cpu
             result["browser_cpu"] = _browser_cpu(server.pid) - browser_cpu
             if not warm:

@@ -612,8 +612,26 @@ class ChartDataClient:
             return list(pool.map(self.post, bodies))
 
 
-def browser_log_in(page, url: str, credentials: Credentials) -> None:
-    """Log a Playwright page in to Superset as ``credentials`` (lands on the welcome page)."""
+def browser_log_in(page, url: str, credentials: Credentials, timeout_seconds: float = 60) -> None:
+    """Log a Playwright page in to Superset as ``credentials``; returns once the welcome
+    page it lands on has loaded (its API calls made and answered, then 1 s of quiet).
+
+    A person's next page comes after that: the welcome page's lists (recent activity,
+    dashboards, charts, saved queries) cost the server more than a dashboard's charts, and
+    left running they would be timed as part of the next page.
+    """
+    in_flight: set = set()
+    calls: list[float] = []  # when each of this server's API calls ended
+
+    def started(request) -> None:
+        if request.url.startswith(url):
+            in_flight.add(request)
+
+    def ended(request) -> None:
+        if request in in_flight:
+            in_flight.discard(request)
+            if "/api/v1/" in request.url:
+                calls.append(time.monotonic())
 
     # The login page's own event posts can land after the login and replace its session
     # cookie; they are not needed here.
@@ -624,11 +642,29 @@ def browser_log_in(page, url: str, credentials: Credentials) -> None:
     page.goto(f"{url}/login/")
     page.fill("#username", credentials.username)
     page.fill("#password", credentials.password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/superset/welcome/**", wait_until="domcontentloaded", timeout=60_000)
-    # While any route is set Playwright turns the browser's HTTP cache off: every page would
-    # fetch and compile Superset's ~10 MB of scripts again, as no person's browser does.
-    page.unroute("**/superset/log/**", swallow_event_log)
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    try:
+        page.click("button[type=submit]")
+        page.wait_for_url(
+            "**/superset/welcome/**", wait_until="domcontentloaded", timeout=timeout_seconds * 1000
+        )
+        # While any route is set Playwright turns the browser's HTTP cache off: every page
+        # would fetch and compile Superset's ~10 MB of scripts again, as no person's does.
+        page.unroute("**/superset/log/**", swallow_event_log)
+        deadline = time.monotonic() + timeout_seconds
+        while not (calls and not in_flight and time.monotonic() - calls[-1] >= 1.0):
+            if time.monotonic() > deadline:
+                raise SupersetSetupError(
+                    f"the welcome page at {url} did not finish loading in {timeout_seconds:.0f} s "
+                    f"after logging in as {credentials.username}"
+                )
+            page.wait_for_timeout(100)  # lets Playwright deliver the request events
+    finally:
+        page.remove_listener("request", started)
+        page.remove_listener("requestfinished", ended)
+        page.remove_listener("requestfailed", ended)
 
 
 def run_superset(home: Home, *args: str, log: Log = print) -> str:

@@ -299,7 +299,12 @@ FEATURE_FLAGS = {
 # this file, with its themes already defined.
 from superset.config import THEME_DARK, THEME_DEFAULT  # noqa: E402
 
+# Charts draw at once, without ECharts' one-second entrance animation (Superset 6's theme
+# overrides): an operations page is read for its numbers, and an animating chart redraws
+# its canvas every frame while the rest of the dashboard is still loading. Interleaved
+# renders of every dashboard, 4 rounds: median 3.58 s with the animation, 3.45 s without.
+_CHARTS = {"echartsOptionsOverrides": {"animation": False}}
 _SPINNER = {"brandSpinnerUrl": "/static/assets/images/loading.gif", "brandSpinnerSvg": None}
-THEME_DEFAULT = {**THEME_DEFAULT, "token": {**THEME_DEFAULT["token"], **_SPINNER}}
+THEME_DEFAULT = {**THEME_DEFAULT, **_CHARTS, "token": {**THEME_DEFAULT["token"], **_SPINNER}}
 if THEME_DARK:
-    THEME_DARK = {**THEME_DARK, "token": {**THEME_DARK["token"], **_SPINNER}}
+    THEME_DARK = {**THEME_DARK, **_CHARTS, "token": {**THEME_DARK["token"], **_SPINNER}}

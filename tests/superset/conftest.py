@@ -216,7 +216,7 @@ class SupersetUI:
         page.wait_for_function(
             f"() => ({CHART_STATES})().every((chart) => chart.done)", timeout=60_000
         )
-        page.wait_for_timeout(1500)  # the line charts' drawing animation
+        page.wait_for_timeout(1500)  # the charts redraw for the new size (debounced)
         screenshot = home.root / "screenshots" / f"{slug}.png"
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot))

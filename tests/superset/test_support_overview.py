@@ -45,6 +45,12 @@ def test_support_overview_renders_every_chart(admin_page, superset_server, ui):
     (total,) = [chart for chart in charts if chart["name"] == TOTAL_TICKETS["slice_name"]]
     assert int(total["text"].replace(",", "")) == ticket_count
 
+    # Charts draw at once: the theme the page carries turns ECharts' animation off.
+    theme = page.evaluate(
+        "() => JSON.parse(document.getElementById('app').dataset.bootstrap).common.theme.default"
+    )
+    assert theme["echartsOptionsOverrides"] == {"animation": False}
+
 
 def test_bootstrap_again_changes_nothing(published_home, superset_credentials, users):
     """A second bootstrap succeeds, keeps every credential, and duplicates nothing."""
