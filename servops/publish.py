@@ -8,7 +8,9 @@ read-only. Each published version is also kept (hard-linked, so no extra space) 
 
 from __future__ import annotations
 
+import calendar
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ from servops.lake import _fsync_dir
 from servops.paths import Home
 
 KEEP_VERSIONS = 5
+_VERSION_NAME = re.compile(r"^v(?P<stamp>\d{8}T\d{6})-(?P<fraction>\d{9})\.duckdb$")
 
 
 class PublishError(RuntimeError):
@@ -59,6 +62,37 @@ def _swap_in(home: Home, source: Path) -> None:
     _fsync_dir(home.warehouse_dir)
 
 
+def _version_name(ns: int) -> str:
+    """A version's file name: its UTC time to the nanosecond (names sort as times do).
+
+    Seconds and fraction come from one reading: read apart, a publish straddling a second's
+    end was named with the old second and the new fraction and sorted before the version
+    published just before it, so rollback and pruning took the wrong file.
+    """
+    seconds, fraction = divmod(ns, 10**9)
+    return f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}-{fraction:09d}.duckdb"
+
+
+def _version_ns(path: Path) -> int | None:
+    """The time a version's name gives, as ``_version_name`` wrote it (None: not one)."""
+    match = _VERSION_NAME.match(path.name)
+    if match is None:
+        return None
+    seconds = calendar.timegm(time.strptime(match["stamp"], "%Y%m%dT%H%M%S"))
+    return seconds * 10**9 + int(match["fraction"])
+
+
+def _next_version_name(home: Home) -> str:
+    """Now, or just after the newest kept version if the clock reads earlier than that.
+
+    Versions are ordered by name, so a new one must sort last even when the clock stepped
+    back (a time sync) or an older release named versions in local time, ahead of UTC.
+    """
+    now = time.time_ns()
+    newest = [ns for ns in map(_version_ns, _versions(home)[-1:]) if ns is not None]
+    return _version_name(max([now] + [ns + 1 for ns in newest]))
+
+
 def publish(home: Home) -> Path:
     """Publish the current build copy; returns the kept version's path."""
     if not home.build_db.exists():
@@ -69,9 +103,7 @@ def publish(home: Home) -> Path:
     with duckdb.connect(str(home.build_db)) as connection:
         connection.execute("checkpoint")
     home.versions_dir.mkdir(parents=True, exist_ok=True)
-    version = (
-        home.versions_dir / f"v{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}.duckdb"
-    )
+    version = home.versions_dir / _next_version_name(home)
     staging = version.with_name(f".{version.name}.tmp")
     with open(home.build_db, "rb") as src, open(staging, "wb") as dst:
         shutil.copyfileobj(src, dst, length=16 * 1024 * 1024)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import duckdb
 import pytest
 
 from servops.paths import Home
-from servops.publish import KEEP_VERSIONS, PublishError, publish, rollback
+from servops.publish import KEEP_VERSIONS, PublishError, _version_name, publish, rollback
 
 
 def _build(home: Home, answer: int) -> None:
@@ -46,3 +48,27 @@ def test_only_the_last_versions_are_kept(tmp_path) -> None:
     assert len(list(home.versions_dir.glob("v*.duckdb"))) == KEEP_VERSIONS
     assert _served(home) == KEEP_VERSIONS + 2
     assert not list(home.warehouse_dir.glob(".*"))
+
+
+def test_version_names_sort_in_publish_order() -> None:
+    """Names follow the clock across a second's end (one reading for seconds and fraction)."""
+    second = 1_795_000_000 * 10**9
+    readings = [second + 999_999_999, second + 10**9, second + 10**9 + 1, second + 2 * 10**9 - 1]
+    names = [_version_name(reading) for reading in readings]
+    assert names == sorted(names)
+    assert len(set(names)) == len(names)
+
+
+def test_a_clock_that_stepped_back_still_publishes_last(tmp_path) -> None:
+    """A newest version named later than now (clock stepped back): the next sorts after it."""
+    home = Home(tmp_path)
+    _build(home, 1)
+    first = publish(home)
+    ahead = first.with_name(_version_name(time.time_ns() + 3600 * 10**9))
+    first.rename(ahead)  # the serving file is a hard link: it stays version 1
+    _build(home, 2)
+    second = publish(home)
+    assert second.name > ahead.name
+    assert _served(home) == 2
+    rollback(home)
+    assert _served(home) == 1
