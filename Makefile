@@ -10,7 +10,7 @@ LINT_HOME := $(CURDIR)/data/.lint
 .PHONY: run test install browser lint pytest bench clean
 
 run: install browser
-	$(RUN) servops simulate --chatbot-launch 2025-02-15
+	$(RUN) servops simulate --days 180 --chatbot-launch 2025-02-15
 	$(RUN) servops build
 	$(RUN) servops serve
 

@@ -39,10 +39,9 @@ import time
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from bench.run import Figure, Scale, print_table
-from servops.paths import SUPERSET_DIR, Home
+from servops.paths import Home
 from servops.superset_bootstrap import (
     CHARTS_DONE_JS,
     CHROMIUM,
@@ -51,6 +50,7 @@ from servops.superset_bootstrap import (
     Credentials,
     bootstrap,
     browser_log_in,
+    dashboard_chart_counts,
     start_server,
     stop_server,
     warm_cache,
@@ -74,19 +74,6 @@ API_CALLS = {
 STATIC_FETCHED_JS = """() => performance.getEntriesByType('resource')
   .filter((entry) => entry.name.includes('/static/'))
   .reduce((sum, entry) => sum + entry.transferSize, 0)"""
-
-
-def dashboards() -> dict[str, int]:
-    """Slug -> number of charts, for every dashboard in the bundle."""
-    result = {}
-    for path in sorted((SUPERSET_DIR / "assets" / "dashboards").glob("*.yaml")):
-        config = yaml.safe_load(path.read_text())
-        result[config["slug"]] = sum(
-            1
-            for item in config["position"].values()
-            if isinstance(item, dict) and item.get("type") == "CHART"
-        )
-    return result
 
 
 def bench_home(workdir: Path) -> Home:
@@ -223,7 +210,7 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
                         return
 
             page.on("requestfinished", timed)
-            counts = dashboards()
+            counts = dashboard_chart_counts()
             # Round by round over every dashboard, not one dashboard's renders in a row: the
             # machine's speed drifts, and each dashboard then sees the same drift.
             for round_number in range(RENDERS):

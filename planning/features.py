@@ -29,21 +29,25 @@ group by all
 
 HORIZON_DAYS = 90
 
+# The snapshot dates: each month's last day from the third month of tickets on (a snapshot
+# looks back 90 days), up to the last ticket's day. Stepped as month starts less a day:
+# stepping month ends by a month drifts (31 March, 30 April, 30 May, ...).
+SNAPSHOT_DATES_SQL = """
+select cast(month_start - interval 1 day as date) as snapshot_date
+from (
+    select min(created_date) as first_date, max(created_date) as last_date
+    from {schema}.fct_tickets
+) as bounds,
+    unnest(generate_series(
+        cast(date_trunc('month', first_date) + interval 3 month as date),
+        cast(last_date + interval 1 day as date), interval 1 month)) as spine (month_start)
+"""
+
 # Account snapshots at each month end: trailing-90-day support experience, payments and
 # onboarding, and whether the account churned within the next 90 days.
 SNAPSHOTS_SQL = """
 with
-bounds as (
-    select min(created_date) as first_date, max(created_date) as last_date
-    from {schema}.fct_tickets
-),
-snapshots as (
-    select cast(month_end as date) as snapshot_date
-    from bounds,
-        unnest(generate_series(
-            cast(date_trunc('month', first_date) + interval 3 month - interval 1 day as date),
-            last_date, interval 1 month)) as spine (month_end)
-),
+snapshots as ({snapshot_dates}),
 customers as (select distinct customer_id from {schema}.fct_mrr_monthly),
 churn as (
     select customer_id, min(churned_date) as churned_date
@@ -213,7 +217,10 @@ def account_snapshots(connection, schema: str = "marts") -> pd.DataFrame | None:
     they need is missing."""
     if not all(_exists(connection, schema, table) for table in SNAPSHOT_MARTS):
         return None
-    return connection.execute(SNAPSHOTS_SQL.format(schema=schema, horizon=HORIZON_DAYS)).df()
+    dates = SNAPSHOT_DATES_SQL.format(schema=schema)
+    return connection.execute(
+        SNAPSHOTS_SQL.format(schema=schema, horizon=HORIZON_DAYS, snapshot_dates=dates)
+    ).df()
 
 
 def monthly_mrr(connection, schema: str = "marts") -> pd.DataFrame | None:

@@ -190,3 +190,140 @@ def staffing_plan(frame: pd.DataFrame) -> pd.DataFrame:
             result.average_speed_of_answer_seconds for result in results
         ],
     )
+
+
+TEAM_HOUR_INPUTS = [
+    "team_id",
+    "interval_start_at",
+    "forecast_contact_count",
+    "staffing_method",
+    "traffic_erlangs",
+    "agents_required",
+    "agents_required_with_shrinkage",
+    "target_seconds",
+    "target_service_level",
+    "shrinkage",
+    "max_occupancy",
+]
+
+
+def team_hour_staffing(intervals: pd.DataFrame, opening: pd.DataFrame) -> pd.DataFrame:
+    """Agents a team needs per hour, from its channels' rows in ``intervals`` (one row per
+    team, channel and hour, from ``staffing_plan``) and its opening hours in ``opening``
+    (team_id, interval_start_at, is_open).
+
+    A team's agents work all its channels, and only while it is open:
+
+    - *pooled live queues*: the hour's live channels (Erlang C rows) are one queue, staffed
+      by Erlang C on their summed traffic (the strictest answer target and service level of
+      the channels with contacts, the largest shrinkage, the lowest occupancy cap), so each
+      channel no longer asks for a whole agent of its own;
+    - *deferred work* (workload rows) adds its fractional agents as before;
+    - *closed hours* need no agents: what arrives then (live contacts as well: offline
+      messages, call-backs) is worked as deferred work when the team opens, spread evenly
+      over the team's next opening (a contiguous run of open hours). Work arriving after the
+      last opening in the horizon falls beyond it and is left out.
+
+    Returns one row per team and hour of ``opening``: forecast_contact_count, agents_required,
+    agents_required_with_shrinkage, carried_in_agents_with_shrinkage (the part of the latter
+    that arrived while the team was closed).
+    """
+    require_columns(intervals, TEAM_HOUR_INPUTS, "team staffing input")
+    require_columns(opening, ["team_id", "interval_start_at", "is_open"], "opening hours")
+    rows = intervals[TEAM_HOUR_INPUTS].copy()
+    # What each row's contacts need as deferred work: agents and rostered agents.
+    rows["deferred_agents"] = rows["traffic_erlangs"] / rows["max_occupancy"]
+    rows["deferred_rostered"] = rows["deferred_agents"] / (1 - rows["shrinkage"])
+    # Live rows with traffic (staffing_plan rounds a live hour's contacts to 0.01 first).
+    live = rows["staffing_method"].eq("erlang_c") & rows["traffic_erlangs"].gt(0)
+    workload = rows["staffing_method"].ne("erlang_c")
+    rows["workload_agents"] = rows["agents_required"].where(workload, 0.0)
+    rows["workload_rostered"] = rows["agents_required_with_shrinkage"].where(workload, 0.0)
+    keys = ["team_id", "interval_start_at"]
+    totals = rows.groupby(keys, as_index=False).agg(
+        forecast_contact_count=("forecast_contact_count", "sum"),
+        workload_agents=("workload_agents", "sum"),
+        workload_rostered=("workload_rostered", "sum"),
+        deferred_agents=("deferred_agents", "sum"),
+        deferred_rostered=("deferred_rostered", "sum"),
+    )
+    queues = (
+        rows[live]
+        .groupby(keys, as_index=False)
+        .agg(
+            live_contacts=("forecast_contact_count", "sum"),
+            live_traffic=("traffic_erlangs", "sum"),
+            target_seconds=("target_seconds", "min"),
+            target_service_level=("target_service_level", "max"),
+            shrinkage=("shrinkage", "max"),
+            max_occupancy=("max_occupancy", "min"),
+        )
+    )
+    pooled = [
+        required_staffing(
+            round(float(queue.live_contacts), 2),
+            # The pooled queue's handle time: its traffic over its contacts (concurrency in).
+            float(queue.live_traffic) * 3600.0 / float(queue.live_contacts),
+            3600.0,
+            float(queue.target_service_level),
+            float(queue.target_seconds),
+            shrinkage=float(queue.shrinkage),
+            max_occupancy=float(queue.max_occupancy),
+        )
+        for queue in queues.itertuples(index=False)
+    ]
+    queues = queues[keys].assign(
+        live_agents=[staffing.agents for staffing in pooled],
+        live_rostered=[staffing.agents_with_shrinkage for staffing in pooled],
+    )
+    frame = (
+        opening[[*keys, "is_open"]]
+        .merge(totals, on=keys, how="left")
+        .merge(queues, on=keys, how="left")
+        .fillna(
+            {
+                "forecast_contact_count": 0.0,
+                "workload_agents": 0.0,
+                "workload_rostered": 0.0,
+                "deferred_agents": 0.0,
+                "deferred_rostered": 0.0,
+                "live_agents": 0.0,
+                "live_rostered": 0.0,
+            }
+        )
+        .sort_values(keys, ignore_index=True)
+    )
+    is_open = frame["is_open"].astype(bool)
+    # Number each team's openings; a closed hour's work goes to the opening after it.
+    opens = is_open & ~is_open.groupby(frame["team_id"]).shift(fill_value=False).astype(bool)
+    opening_number = opens.astype(int).groupby(frame["team_id"]).cumsum()
+    frame["opening_number"] = opening_number.where(is_open, opening_number + 1)
+    carried = (
+        frame[~is_open]
+        .groupby(["team_id", "opening_number"])[["deferred_agents", "deferred_rostered"]]
+        .sum()
+    )
+    hours = frame[is_open].groupby(["team_id", "opening_number"]).size().rename("open_hours")
+    spread = carried.join(hours, how="inner")
+    spread = spread[["deferred_agents", "deferred_rostered"]].div(spread["open_hours"], axis=0)
+    spread.columns = ["carried_agents", "carried_rostered"]
+    frame = frame.merge(spread, on=["team_id", "opening_number"], how="left")
+    frame[["carried_agents", "carried_rostered"]] = (
+        frame[["carried_agents", "carried_rostered"]].fillna(0.0).where(is_open, 0.0)
+    )
+    frame["agents_required"] = (
+        frame["workload_agents"] + frame["live_agents"] + frame["carried_agents"]
+    ).where(is_open, 0.0)
+    frame["agents_required_with_shrinkage"] = (
+        frame["workload_rostered"] + frame["live_rostered"] + frame["carried_rostered"]
+    ).where(is_open, 0.0)
+    frame["carried_in_agents_with_shrinkage"] = frame["carried_rostered"]
+    return frame[
+        [
+            *keys,
+            "forecast_contact_count",
+            "agents_required",
+            "agents_required_with_shrinkage",
+            "carried_in_agents_with_shrinkage",
+        ]
+    ]

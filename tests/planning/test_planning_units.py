@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,10 +14,11 @@ from planning import PlanningInputError, synthetic
 from planning.backtest import backtest_volume, roc_auc, top_lift, wape
 from planning.budget import budget_variance, cost_per_ticket, quarter_elapsed_share
 from planning.churn import backtest_churn, horizon_probability
+from planning.features import SNAPSHOT_DATES_SQL
 from planning.forecast import clean_outliers, forecast_volume, hour_of_week_profile
 from planning.health import INPUTS, WEIGHTS, health_scores, stop_at_churn
 from planning.retention import backtest_retention, forecast_retention
-from planning.staffing import erlang_c, required_staffing, staffing_plan
+from planning.staffing import erlang_c, required_staffing, staffing_plan, team_hour_staffing
 from servops.paths import PROJECT_ROOT
 
 
@@ -228,6 +230,72 @@ def test_deferred_channels_are_staffed_by_workload():
     # 2 emails x 8 minutes = 16 minutes of work in the hour: 0.267 Erlangs / 0.8 / 0.7.
     assert row["agents_required"] == pytest.approx(16 / 60 / 0.8)
     assert row["agents_required_with_shrinkage"] == pytest.approx(16 / 60 / 0.8 / 0.7)
+
+
+def test_a_team_staffs_its_pooled_queue_while_open_and_works_closed_hours_at_opening():
+    # One team, hours 0-5: closed, closed, open, open, closed, open. Two live channels (chat,
+    # phone) and email; the planning rows as staffing_plan gives them (hand-checked below).
+    hours = pd.date_range("2025-03-03", periods=6, freq="h")
+    opening = pd.DataFrame(
+        {
+            "team_id": "t1",
+            "interval_start_at": hours,
+            "is_open": [False, False, True, True, False, True],
+        }
+    )
+    plan = staffing_plan(
+        pd.DataFrame(
+            {
+                "contacts": [1.0, 2.0, 3.0] * 6,
+                "handle_seconds": [600.0, 360.0, 480.0] * 6,
+                "interval_seconds": 3600.0,
+                "target_service_level": 0.8,
+                "target_seconds": [60.0, 20.0, 14_400.0] * 6,
+                "shrinkage": 0.3,
+                "max_occupancy": [0.8, 0.85, 0.85] * 6,
+                "concurrency": [2.0, 1.0, 1.0] * 6,
+            }
+        )
+    ).rename(columns={"contacts": "forecast_contact_count"})
+    plan["team_id"] = "t1"
+    plan["interval_start_at"] = hours.repeat(3)
+    # Each live channel alone asks for a whole agent (two rostered) every hour.
+    assert plan["agents_required_with_shrinkage"].tolist()[:2] == [2, 2]
+    result = team_hour_staffing(plan, opening).set_index("interval_start_at")
+    assert result["forecast_contact_count"].tolist() == [6.0] * 6
+    closed = ~opening.set_index("interval_start_at")["is_open"]
+    assert (result.loc[closed, "agents_required_with_shrinkage"] == 0).all()
+    # Open: one pooled queue of 3 contacts, 1 chat x 5 min + 2 calls x 6 min = 17 min (0.283
+    # Erlangs, 340 s each), 20 s target: one agent answers 1 - 0.283 x exp(-0.717 x 20 / 340)
+    # = 72.8 % in time (< 80 %), so 2 agents, 3 rostered (2 / 0.7 rounded up), not the 4 the
+    # channels ask for apart; plus the email's 24 min of work, 0.4 Erlangs / 0.85 / 0.7.
+    email = 24 / 60 / 0.85 / 0.7
+    live = (5 / 60 / 0.8 + 12 / 60 / 0.85) / 0.7 + email  # a closed hour's work, deferred
+    expected_open = 3 + email
+    # Hours 0-1 (closed) are worked in the opening of hours 2-3, hour 4 in hour 5.
+    assert result["agents_required_with_shrinkage"].iloc[2] == pytest.approx(expected_open + live)
+    assert result["agents_required_with_shrinkage"].iloc[3] == pytest.approx(expected_open + live)
+    assert result["agents_required_with_shrinkage"].iloc[5] == pytest.approx(expected_open + live)
+    assert result["carried_in_agents_with_shrinkage"].iloc[5] == pytest.approx(live)
+    assert result["agents_required"].iloc[5] == pytest.approx(2 + 24 / 60 / 0.85 + live * 0.7)
+    # Nothing is lost: the rostered hours equal the open hours' own needs plus all closed work.
+    assert result["agents_required_with_shrinkage"].sum() == pytest.approx(
+        3 * expected_open + 3 * live
+    )
+
+
+def test_account_snapshots_fall_on_every_month_end():
+    with duckdb.connect() as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.fct_tickets as select cast(day as date) as created_date "
+            "from range(date '2024-11-03', date '2025-07-30', interval 1 day) as days (day)"
+        )
+        dates = connection.execute(SNAPSHOT_DATES_SQL.format(schema="marts")).fetchall()
+    # From the third month of tickets (November 2024) to the last whole month before 29 July.
+    assert sorted(str(date) for (date,) in dates) == [
+        "2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30",
+    ]  # fmt: skip
 
 
 def _expanding_company(months: int = 8) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from servops.superset_bootstrap import (
     Credentials,
     DemoUser,
     bootstrap,
+    browser_log_in,
     demo_users,
     start_server,
     stop_server,
@@ -121,20 +122,7 @@ def new_page(browser, server: RunningSuperset):
 
 
 def log_in(page, server: RunningSuperset, credentials: Credentials | None = None) -> None:
-    # The login page posts its UI events to /superset/log/ as the anonymous user; when that
-    # answer lands after the login's, its cookie replaces the new session (seen about one
-    # time in four). Those events are not under test, so they are answered here.
-    def swallow_event_log(route):
-        route.fulfill(status=200, content_type="application/json", body="{}")
-
-    page.route("**/superset/log/**", swallow_event_log)
-    credentials = credentials or server.credentials
-    page.goto(f"{server.url}/login/")
-    page.fill("#username", credentials.username)
-    page.fill("#password", credentials.password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/superset/welcome/**", wait_until="domcontentloaded", timeout=60_000)
-    page.unroute("**/superset/log/**", swallow_event_log)
+    browser_log_in(page, server.url, credentials or server.credentials)
 
 
 # What each chart on the page shows now. A chart is done once it drew something, said it

@@ -1,8 +1,12 @@
-"""Rostered agents needed per team and UTC hour against agents scheduled: the coverage gap."""
+"""Rostered agents needed per team and UTC hour against agents scheduled: the coverage gap.
+
+A team's agents work all its channels while it is open (planning.staffing.team_hour_staffing).
+"""
 
 import pandas as pd
 
 from planning.frames import typed
+from planning.staffing import team_hour_staffing
 
 COLUMNS = {
     "team_id": "varchar",
@@ -11,6 +15,7 @@ COLUMNS = {
     "forecast_contact_count": "double",
     "agents_required": "double",
     "agents_required_with_shrinkage": "double",
+    "carried_in_agents_with_shrinkage": "double",
     "agents_scheduled": "double",
     "coverage_gap_agents": "double",
     "is_open": "boolean",
@@ -42,12 +47,8 @@ def model(dbt, session):
     if intervals.empty:
         return typed(pd.DataFrame(), COLUMNS)
     frame = (
-        intervals.groupby(["team_id", "interval_start_at", "week_start_date"], as_index=False)
-        .agg(
-            forecast_contact_count=("forecast_contact_count", "sum"),
-            agents_required=("agents_required", "sum"),
-            agents_required_with_shrinkage=("agents_required_with_shrinkage", "sum"),
-        )
+        intervals[["team_id", "interval_start_at", "week_start_date"]]
+        .drop_duplicates()
         .sort_values("interval_start_at")
     )
     # Agents scheduled per open hour: the team's rostered hours that weekday (fct_agent_daily,
@@ -106,6 +107,12 @@ def model(dbt, session):
             upper=1.0
         )
     ).fillna(0.0)
+    # Agents needed while the team is open: its live channels pooled, closed hours' work
+    # carried to the next opening (planning.staffing.team_hour_staffing).
+    frame = frame.merge(
+        team_hour_staffing(intervals, frame[["team_id", "interval_start_at", "is_open"]]),
+        on=["team_id", "interval_start_at"],
+    )
     frame = frame.merge(
         rostered.rename(columns={"iso_day_of_week": "local_iso_day_of_week"}),
         on=["team_id", "local_iso_day_of_week"],

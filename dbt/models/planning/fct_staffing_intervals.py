@@ -15,6 +15,8 @@ COLUMNS = {
     "handle_seconds": "double",
     "target_seconds": "double",
     "target_service_level": "double",
+    "shrinkage": "double",
+    "max_occupancy": "double",
     "staffing_method": "varchar",
     "traffic_erlangs": "double",
     "agents_required": "double",
