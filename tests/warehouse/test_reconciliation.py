@@ -169,3 +169,26 @@ def test_survey_responses_match_the_truth(warehouse, published_home: Home) -> No
     ).fetchone()
     assert total > 20
     assert (unmatched, wrong) == (0, 0)
+
+
+def test_unsolved_ages_count_to_the_warehouse_end_not_today(warehouse) -> None:
+    unsolved, ages, as_of = warehouse.execute(
+        """
+        select
+            (select count(*) from marts.fct_tickets
+             where current_status in ('new', 'open', 'pending', 'on_hold')),
+            (select count(*) from marts.fct_unsolved_ticket_ages as ages
+             inner join marts.fct_tickets as tickets using (ticket_id)
+             where ages.team_id = coalesce(tickets.current_team_id, tickets.team_id)
+                 and abs(ages.age_hours
+                     - date_diff('second', tickets.created_at, ages.as_of_at) / 3600.0) < 1e-9),
+            (select max(as_of_at) = (select max(greatest(last_received_at, created_at))
+                                     from marts.fct_tickets)
+             from marts.fct_unsolved_ticket_ages)"""
+    ).fetchone()
+    assert unsolved > 0 and ages == unsolved and as_of
+    # The simulated history ends in 2025: counted from today, no ticket would be under 30 days.
+    (bands,) = warehouse.execute(
+        "select count(distinct age_band) from marts.fct_unsolved_ticket_ages"
+    ).fetchone()
+    assert bands >= 3
