@@ -40,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.run import Figure, Scale, print_table
+from bench.run import Figure, Scale, machine_figure, print_table
 from servops.paths import Home
 from servops.superset_bootstrap import (
     CHARTS_DONE_JS,
@@ -345,7 +345,8 @@ def main() -> None:
     args = parser.parse_args()  # fmt: skip
     global RENDERS, PORT
     RENDERS, PORT = args.renders, args.port
-    figures = run(Scale("given", customers=0, days=0), args.workdir)
+    figures = [machine_figure("before"), *run(Scale("given", customers=0, days=0), args.workdir)]
+    figures.append(machine_figure("after"))
     print()
     print_table(figures)
     if args.json:

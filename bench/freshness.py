@@ -46,7 +46,7 @@ import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench.run import Figure, Scale, print_table
+from bench.run import Figure, Scale, machine_figure, print_table
 from servops.paths import PROJECT_ROOT, Home
 
 NAME = "freshness"
@@ -393,7 +393,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    figures = run(Scale("custom", args.customers, 90), workdir, builds=args.builds)
+    figures = [machine_figure("before")]
+    figures += run(Scale("custom", args.customers, 90), workdir, builds=args.builds)
+    figures.append(machine_figure("after"))
     print()
     print_table(figures)
 

@@ -37,3 +37,26 @@ def repeat_ms(action: Callable[[], object], times: int) -> tuple[float, float]:
         action()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples), max(samples)
+
+
+def reference_ms(repeats: int = 5) -> float:
+    """Median milliseconds of a fixed single-threaded CPU task (a Python loop and a NumPy sort
+    of the same numbers every time): how fast this machine is at that moment.
+
+    These shared machines change speed by half within an hour (the same dashboard renders took
+    1.5 times the CPU-seconds on another day, with no code change). Benchmarks print this
+    before and after their runs, so two runs' figures can be compared as ratios to it: a
+    slower machine moves it too, slower code does not.
+    """
+    import numpy as np  # here: the helpers above are imported by processes without NumPy's cost
+
+    numbers = np.random.default_rng(0).random(1_000_000)
+
+    def task() -> None:
+        total = 0
+        for i in range(300_000):
+            total += i * i
+        np.sort(numbers, kind="quicksort")
+
+    task()  # warm caches and the allocator
+    return repeat_ms(task, repeats)[0]

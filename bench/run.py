@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.measure import reference_ms
 from servops.paths import Home
 
 BENCHMARKS = (
@@ -58,6 +59,17 @@ def short_name(module: str) -> str:
     return module.rpartition(".")[2]
 
 
+def machine_figure(when: str) -> Figure:
+    """The machine's speed now (``bench.measure.reference_ms``), to compare runs by."""
+    return Figure(
+        "machine",
+        f"reference task, {when}",
+        reference_ms(),
+        "ms",
+        "median of 5; fixed CPU work: a slower machine raises it, slower code does not",
+    )
+
+
 def print_table(figures: list[Figure]) -> None:
     rows = [("benchmark", "metric", "value", "unit", "note")]
     for figure in figures:
@@ -94,7 +106,9 @@ def run_benchmarks(
     started = time.perf_counter()
     for name in names:
         module = importlib.import_module(name)
+        figures.append(machine_figure(f"before {short_name(name)}"))
         figures.extend(module.run(chosen, workdir))
+    figures.append(machine_figure("at the end"))
     print()
     print_table(figures)
     report = {

@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 from bench.measure import repeat_ms, run_measured
-from bench.run import Figure, Scale, print_table
+from bench.run import Figure, Scale, machine_figure, print_table
 from dagster_project.defs.warehouse.build_args import (
     EVERY_STREAM_SELECTION,
     build_args,
@@ -328,7 +328,9 @@ def main() -> None:
     scale = TEN_MILLION if args.ten_million else Scale("custom", args.customers, args.days)
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    print_table(run(scale, args.workdir, args.lake, args.project_dir.resolve(), args.floor_runs))
+    figures = [machine_figure("before")]
+    figures += run(scale, args.workdir, args.lake, args.project_dir.resolve(), args.floor_runs)
+    print_table([*figures, machine_figure("after")])
 
 
 if __name__ == "__main__":
