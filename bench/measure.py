@@ -8,6 +8,8 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run ``command``; return (wall seconds, peak resident MiB of the process tree's largest).
@@ -48,8 +50,6 @@ def reference_ms(repeats: int = 5) -> float:
     before and after their runs, so two runs' figures can be compared as ratios to it: a
     slower machine moves it too, slower code does not.
     """
-    import numpy as np  # here: the helpers above are imported by processes without NumPy's cost
-
     numbers = np.random.default_rng(0).random(1_000_000)
 
     def task() -> None:

@@ -621,7 +621,7 @@ def browser_log_in(page, url: str, credentials: Credentials, timeout_seconds: fl
     left running they would be timed as part of the next page.
     """
     in_flight: set = set()
-    calls: list[float] = []  # when each of this server's API calls ended
+    last_call_ended: list[float] = []  # when this server's latest API call ended (0 or 1 item)
 
     def started(request) -> None:
         if request.url.startswith(url):
@@ -631,7 +631,7 @@ def browser_log_in(page, url: str, credentials: Credentials, timeout_seconds: fl
         if request in in_flight:
             in_flight.discard(request)
             if "/api/v1/" in request.url:
-                calls.append(time.monotonic())
+                last_call_ended[:] = [time.monotonic()]
 
     # The login page's own event posts can land after the login and replace its session
     # cookie; they are not needed here.
@@ -654,7 +654,9 @@ def browser_log_in(page, url: str, credentials: Credentials, timeout_seconds: fl
         # would fetch and compile Superset's ~10 MB of scripts again, as no person's does.
         page.unroute("**/superset/log/**", swallow_event_log)
         deadline = time.monotonic() + timeout_seconds
-        while not (calls and not in_flight and time.monotonic() - calls[-1] >= 1.0):
+        while not (
+            last_call_ended and not in_flight and time.monotonic() - last_call_ended[0] >= 1.0
+        ):
             if time.monotonic() > deadline:
                 raise SupersetSetupError(
                     f"the welcome page at {url} did not finish loading in {timeout_seconds:.0f} s "

@@ -179,7 +179,9 @@ def test_unsolved_ages_count_to_the_warehouse_end_not_today(warehouse) -> None:
              where current_status in ('new', 'open', 'pending', 'on_hold')),
             (select count(*) from marts.fct_unsolved_ticket_ages as ages
              inner join marts.fct_tickets as tickets using (ticket_id)
-             where ages.team_id = coalesce(tickets.current_team_id, tickets.team_id)
+             where ages.team_id is not distinct from tickets.team_id
+                 and ages.current_team_id is not distinct from tickets.current_team_id
+                 and ages.assignee_agent_id is not distinct from tickets.assignee_agent_id
                  and abs(ages.age_hours
                      - date_diff('second', tickets.created_at, ages.as_of_at) / 3600.0) < 1e-9),
             (select max(as_of_at) = (select max(greatest(last_received_at, created_at))

@@ -26,8 +26,9 @@ unsolved as (
 
     select
         tickets.ticket_id,
-        coalesce(tickets.current_team_id, tickets.team_id) as team_id,
-        tickets.assignee_agent_id as agent_id,
+        tickets.team_id,
+        tickets.current_team_id,
+        tickets.assignee_agent_id,
         tickets.channel,
         tickets.priority,
         tickets.current_status,
@@ -44,7 +45,8 @@ unsolved as (
 select
     ticket_id,
     team_id,
-    agent_id,
+    current_team_id,
+    assignee_agent_id,
     channel,
     priority,
     current_status,
