@@ -154,6 +154,20 @@ def write_batch(raw_dir: Path, stream: str, table: pa.Table, batch_name: str) ->
     producer that generates in order skips the sort); others are sorted by ``occurred_at``,
     then ``event_id``. Returns the files written.
     """
+    files = batch_files(raw_dir, stream, table, batch_name)
+    for path, part in files:
+        write_parquet_atomic(part, path)
+    return [path for path, _ in files]
+
+
+def batch_files(
+    raw_dir: Path, stream: str, table: pa.Table, batch_name: str
+) -> list[tuple[Path, pa.Table]]:
+    """The files ``write_batch`` writes for this batch: (path, rows) per event date, in order.
+
+    For a producer that writes the files itself (several at once, each with
+    ``write_parquet_atomic``); checks the schema as ``write_batch`` does.
+    """
     schema = STREAM_SCHEMAS[stream]
     if not table.schema.equals(schema, check_metadata=False):
         raise ValueError(f"batch {batch_name!r} does not match the {stream!r} stream schema")
@@ -166,11 +180,10 @@ def write_batch(raw_dir: Path, stream: str, table: pa.Table, batch_name: str) ->
     runs = pc.run_end_encode(dates)
     ends = runs.run_ends.to_pylist()
     values = runs.values.to_pylist()
-    written = []
+    files = []
     start = 0
     for end, day in zip(ends, values, strict=True):
         part = raw_dir / stream / f"event_date={day.isoformat()}" / f"{batch_name}.parquet"
-        write_parquet_atomic(table.slice(start, end - start), part)
-        written.append(part)
+        files.append((part, table.slice(start, end - start)))
         start = end
-    return written
+    return files
