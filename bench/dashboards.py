@@ -43,6 +43,7 @@ import duckdb
 from bench.run import Figure, Scale, machine_figure, print_table
 from servops.paths import Home
 from servops.superset_bootstrap import (
+    CHART_ERRORS_JS,
     CHARTS_DONE_JS,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -226,6 +227,9 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
                     page.goto(f"{url}/superset/dashboard/{slug}/")
                     page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=300_000)
                     result["renders"].setdefault(slug, []).append(time.perf_counter() - started)
+                    # A chart in error is quick to draw: such a render measures nothing.
+                    if errors := page.evaluate(CHART_ERRORS_JS):
+                        raise RuntimeError(f"dashboard {slug}: " + "; ".join(errors))
                     page.remove_listener("request", capture)
                     result["static_mb"].append(page.evaluate(STATIC_FETCHED_JS) / 1e6)
                     result["requests"][slug] = captured

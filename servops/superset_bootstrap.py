@@ -401,6 +401,14 @@ CHARTS_DONE_JS = """(count) => {
 }"""
 
 
+# The charts on the page that show an error, as "name: message" (an error counts as done for
+# CHARTS_DONE_JS, so a timed render must also check that none showed one).
+CHART_ERRORS_JS = """() => Array.from(
+  document.querySelectorAll('[data-test="chart-grid-component"]'),
+  (chart) => [chart.dataset.testChartName, chart.querySelector('[role="alert"], .ant-alert-error')],
+).filter(([, alert]) => alert !== null).map(([name, alert]) => `${name}: ${alert.innerText}`)"""
+
+
 def chart_requests_file(home: Home) -> Path:
     """Where the warm-up keeps the chart data requests each dashboard sends."""
     return home.superset_dir / "chart_requests.json"

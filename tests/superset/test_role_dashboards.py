@@ -78,6 +78,14 @@ MORE_HEADLINES = {
             " where tickets_replied_count > 0 and occupied_minutes is not null",
         ),
     ],
+    # Read from the monthly rollup: the same number as counting fct_mrr_monthly's customers.
+    "customer-success": [
+        (
+            "Paying customers",
+            "select count(distinct customer_id) filter (where is_active) from marts.fct_mrr_monthly"
+            " where month_start_date = (select max(month_start_date) from marts.fct_mrr_monthly)",
+        ),
+    ],
     "automation": [
         (
             "Automatic resolutions",
