@@ -548,14 +548,18 @@ EVENTS_PER_TICKET = 16
 
 
 def default_workers(config: SimulationConfig) -> int:
-    """Processes for a run: two on a multi-core machine once the run is worth several chunks
-    of work (a worker costs about a second to start), else one. Long histories of a small
+    """Processes for a run: two on a multi-core machine once the run has two chunks or more
+    and about two chunks' work (a worker costs about a second of CPU to start, spent on the
+    other core while this process builds the world), else one. Long histories of a small
     company count too: their cost is mostly per day (files), not per event. Estimated from
-    the settings alone, so the worker can start while the world is built."""
+    the settings alone (``chunk_days``'s estimate with every customer active), so the worker
+    can start before the world is built."""
     days = config.days
-    expected = config.customers * days * (config.tickets_per_customer_day * EVENTS_PER_TICKET)
-    expected += config.customers * 0.25 * days + DAY_COST_EVENTS * days
-    return 2 if (os.cpu_count() or 1) >= 2 and expected > 3 * CHUNK_EVENTS else 1
+    per_day = config.customers * (config.tickets_per_customer_day * EVENTS_PER_TICKET + 0.25)
+    chunks = -(-days // int(np.clip(CHUNK_EVENTS // max(per_day, 1.0), 1, 92)))
+    expected = (per_day + DAY_COST_EVENTS) * days
+    worth_it = chunks >= 2 and expected > 2 * CHUNK_EVENTS
+    return 2 if (os.cpu_count() or 1) >= 2 and worth_it else 1
 
 
 class _Run:
