@@ -56,6 +56,8 @@ MANIFEST_NAME = "simulator.json"
 _WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lake-writer")
 # Events held in memory per chunk: bounds peak memory whatever the history's length.
 CHUNK_EVENTS = 1_000_000
+# Events per ticket, all streams (measured at the default settings), to estimate volumes.
+EVENTS_PER_TICKET = 16
 STREAM_ORDER = ("customer", "agent", "ticket", "survey", "billing", "chat", "kb", "onboarding")
 SURVEY_TRUTH_SCHEMA = pa.schema(
     [
@@ -241,8 +243,12 @@ def _survey_table(world: World, parts) -> pa.Table:
 
 def chunk_days(world: World) -> int:
     """Days per written chunk: about CHUNK_EVENTS events, from the expected daily volume."""
-    per_day = max(1.0, world.demand.sum(axis=1).mean() * 16 + world.company.size * 0.25)
-    return int(np.clip(CHUNK_EVENTS // per_day, 1, 92))
+    tickets_per_day = world.demand.sum(axis=1).mean()
+    return _days_per_chunk(tickets_per_day * EVENTS_PER_TICKET + world.company.size * 0.25)
+
+
+def _days_per_chunk(events_per_day: float) -> int:
+    return int(np.clip(CHUNK_EVENTS // max(1.0, events_per_day), 1, 92))
 
 
 def chunk_grid(world: World, chunk_size: int | None = None) -> list[list[int]]:
@@ -410,11 +416,10 @@ class _Chunks:
         with self._counters.get_lock():
             self._counters[0] = 2**62
 
-    def written(self, days: int) -> int:
-        """Count ``days`` more as written; returns the run's total so far."""
+    def written(self, days: int) -> None:
+        """Count ``days`` more as written."""
         with self._counters.get_lock():
             self._counters[1] += days
-            return self._counters[1]
 
     @property
     def days_written(self) -> int:
@@ -543,8 +548,6 @@ def mrr_truth(world: World) -> tuple[pa.Table, pa.Table]:
 # A day costs about as much as this many events whatever the company's size: its files (one
 # per stream and event date, ~2-5 ms each to encode, fsync and rename) and its generators.
 DAY_COST_EVENTS = 13_000
-# Events per ticket, all streams (measured at the default settings), for the estimate below.
-EVENTS_PER_TICKET = 16
 
 
 def default_workers(config: SimulationConfig) -> int:
@@ -556,7 +559,7 @@ def default_workers(config: SimulationConfig) -> int:
     can start before the world is built."""
     days = config.days
     per_day = config.customers * (config.tickets_per_customer_day * EVENTS_PER_TICKET + 0.25)
-    chunks = -(-days // int(np.clip(CHUNK_EVENTS // max(per_day, 1.0), 1, 92)))
+    chunks = -(-days // _days_per_chunk(per_day))
     expected = (per_day + DAY_COST_EVENTS) * days
     worth_it = chunks >= 2 and expected > 2 * CHUNK_EVENTS
     return 2 if (os.cpu_count() or 1) >= 2 and worth_it else 1
@@ -614,18 +617,15 @@ class _Run:
             remote = [
                 self.pool.submit(_worker_run, world, lake, groups) for _ in range(self.workers - 1)
             ]
-        try:
-            with _run_allocators():
-                summary.add(_write_chunks(world, lake, groups, self.chunks, progress))
-            pending = set(remote)
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-                progress()
-                for future in done:
-                    summary.add(future.result())  # a worker's error is raised here
-        except BaseException:
-            self.chunks.stop()
-            raise
+        # On an error here, leaving the run (``__exit__``) stops the workers' chunks.
+        with _run_allocators():
+            summary.add(_write_chunks(world, lake, groups, self.chunks, progress))
+        pending = set(remote)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            progress()
+            for future in done:
+                summary.add(future.result())  # a worker's error is raised here
         write_run_truth(lake, world)
 
 
