@@ -38,6 +38,8 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
     from simulator.config import SimulationConfig, SimulationConfigError
     from simulator.run import LakeConflictError, simulate
 
+    progress = None
+    lake = Home.resolve(args.lake).root if args.lake else home.lake
     try:
         config = SimulationConfig(
             seed=args.seed,
@@ -47,7 +49,6 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
             defects=args.defects,
             **_effect_dates(args),
         )
-        lake = Home.resolve(args.lake).root if args.lake else home.lake
         if args.live:
             from simulator.live import live
 
@@ -60,6 +61,13 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
             summary = simulate(config, lake, replace=args.replace, on_day=progress)
     except (SimulationConfigError, LakeConflictError) as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # a full disk, a read-only or unwritable lake, in any process
+        if progress is not None:
+            sys.stderr.write("\n")  # end the progress bar's line
+        raise CommandError(
+            f"could not write the lake at {lake}: {error.strerror or error}"
+            + (f": {error.filename}" if error.filename else "")
+        ) from None
     print(summary.line())
 
 

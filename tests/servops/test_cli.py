@@ -79,6 +79,18 @@ def test_bad_input_gets_a_clear_error(args: list[str], message: str, tmp_path: P
     assert "Traceback" not in result.stderr
 
 
+def test_simulate_names_what_it_could_not_write(tmp_path: Path) -> None:
+    """A lake it cannot write (here a stream's folder is a file) is one line naming the path."""
+    blocked = tmp_path / "lake" / "raw" / "survey"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
+    result = run("simulate", "--customers", "30", "--days", "3", home=tmp_path)
+    assert result.returncode == 2
+    assert f"could not write the lake at {tmp_path / 'lake'}: Not a directory" in result.stderr
+    assert str(blocked) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_simulate_injects_the_effects_asked_for(tmp_path: Path) -> None:
     """Each effect flag reaches the truth's effects record; the bot shows up in the chat lake."""
     result = run(
