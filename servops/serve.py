@@ -63,6 +63,8 @@ def keep_cache_warm(home: Home, url: str, stopping: threading.Event) -> threadin
                 try:
                     warm_cache(home, url, log=lambda line: print(line, flush=True))
                 except Exception as error:  # a warm-up is an optimisation: report, go on
+                    if stopping.is_set():  # the servers are going away under it
+                        return
                     print(f"superset: cache warm-up failed ({error}); dashboards stay cold")
             stopping.wait(5)
 
@@ -85,6 +87,8 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
             )
     servers = []
     stopping = threading.Event()
+    warmer = None
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         credentials = superset_bootstrap.bootstrap(home)
         servers.append(superset_bootstrap.start_server(home, port=superset_port))
@@ -106,15 +110,28 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
             flush=True,
         )
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        keep_cache_warm(home, f"http://127.0.0.1:{superset_port}", stopping)
+        warmer = keep_cache_warm(home, f"http://127.0.0.1:{superset_port}", stopping)
         while all(server.poll() is None for server in servers):
             time.sleep(1)
         raise ServeError(f"a server stopped unexpectedly; see the logs under {home.root}")
     except superset_bootstrap.SupersetSetupError as error:
         raise ServeError(str(error)) from None
     except KeyboardInterrupt:
+        _ignore_interrupts()
         print("stopping…", flush=True)
     finally:
+        # A second Ctrl-C must not cut the stop short: it left Dagster running, and the
+        # interpreter ending under the warm-up's browser session crashed (exit 139).
+        _ignore_interrupts()
         stopping.set()
         for server in servers:
             stop(server)
+        if warmer is not None:
+            warmer.join(timeout=30)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def _ignore_interrupts() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)

@@ -1,0 +1,75 @@
+"""``servops serve`` as ``make run`` leaves it running, stopped as a person stops it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from servops.paths import Home
+from servops.processes import port_is_free
+from servops.superset_bootstrap import Credentials
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _processes_naming(text: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in command:
+            found.append(f"{pid}: {command[:120]}")
+    return found
+
+
+def test_repeated_ctrl_c_stops_both_servers_cleanly(
+    published_home: Home, superset_credentials: Credentials, tmp_path: Path
+) -> None:
+    """Ctrl-C pressed three times while the cache warm-up has Chromium open: exit status 0,
+    Superset and Dagster both stopped, their ports free (a second Ctrl-C used to cut the
+    stop short, leaving Dagster running, and the process died with a segfault)."""
+    home = Home(tmp_path / "home")  # a copy: the session's own server keeps its home
+    shutil.copytree(published_home.root, home.root, ignore=shutil.ignore_patterns("data_cache"))
+    (home.superset_dir / "chart_requests.json").unlink(missing_ok=True)  # record in Chromium
+    superset_port, dagster_port = _free_port(), _free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "servops.cli", "--home", str(home.root), "serve",
+         "--superset-port", str(superset_port), "--dagster-port", str(dagster_port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output = []
+    try:
+        deadline = time.monotonic() + 300
+        for line in serve.stdout:
+            output.append(line)
+            if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
+                break
+        assert "Press Ctrl-C to stop." in "".join(output), "".join(output)[-3000:]
+        time.sleep(5)  # the warm-up is now opening dashboards in headless Chromium
+        for _ in range(3):
+            serve.send_signal(signal.SIGINT)
+            time.sleep(0.5)
+        rest, _ = serve.communicate(timeout=120)
+        output.append(rest)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    text = "".join(output)
+    assert serve.returncode == 0, text[-3000:]
+    assert "stopping…" in text
+    assert "Traceback" not in text
+    assert "warm-up failed" not in text  # stopping is not a failure
+    assert port_is_free(superset_port) and port_is_free(dagster_port)
+    assert _processes_naming(str(home.root)) == []
