@@ -117,7 +117,6 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
     except superset_bootstrap.SupersetSetupError as error:
         raise ServeError(str(error)) from None
     except KeyboardInterrupt:
-        _ignore_interrupts()
         print("stopping…", flush=True)
     finally:
         # A second Ctrl-C must not cut the stop short: it left Dagster running, and the

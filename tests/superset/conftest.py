@@ -163,6 +163,11 @@ class SupersetUI:
     CHART_STATES = CHART_STATES
 
     @staticmethod
+    def free_port() -> int:
+        """A port nothing listens on now, for a server of a test's own."""
+        return _free_port()
+
+    @staticmethod
     def dashboard_config(slug: str) -> dict:
         """The bundle's dashboard with this slug."""
         for path in sorted((ASSETS / "dashboards").glob("*.yaml")):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,12 +13,6 @@ from pathlib import Path
 from servops.paths import Home
 from servops.processes import port_is_free
 from servops.superset_bootstrap import Credentials
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _processes_naming(text: str) -> list[str]:
@@ -35,7 +28,7 @@ def _processes_naming(text: str) -> list[str]:
 
 
 def test_repeated_ctrl_c_stops_both_servers_cleanly(
-    published_home: Home, superset_credentials: Credentials, tmp_path: Path
+    published_home: Home, superset_credentials: Credentials, tmp_path: Path, ui
 ) -> None:
     """Ctrl-C pressed three times while the cache warm-up has Chromium open: exit status 0,
     Superset and Dagster both stopped, their ports free (a second Ctrl-C used to cut the
@@ -43,7 +36,7 @@ def test_repeated_ctrl_c_stops_both_servers_cleanly(
     home = Home(tmp_path / "home")  # a copy: the session's own server keeps its home
     shutil.copytree(published_home.root, home.root, ignore=shutil.ignore_patterns("data_cache"))
     (home.superset_dir / "chart_requests.json").unlink(missing_ok=True)  # record in Chromium
-    superset_port, dagster_port = _free_port(), _free_port()
+    superset_port, dagster_port = ui.free_port(), ui.free_port()
     serve = subprocess.Popen(
         [sys.executable, "-m", "servops.cli", "--home", str(home.root), "serve",
          "--superset-port", str(superset_port), "--dagster-port", str(dagster_port)],
