@@ -217,7 +217,15 @@ def _dbt_figures(
             "s",
             f"{build / floor:.1f}x the floor; {build_cpu:.1f} CPU-s",
         ),
-        Figure(NAME, "full build less start-up", build - startup, "s"),
+        # The build reuses the parse (the two `dbt ls` runs above wrote it), as every build
+        # after the first does: its start-up is the reused-parse one.
+        Figure(
+            NAME,
+            "full build less start-up",
+            build - warm,
+            "s",
+            f"less the reused-parse start-up; {build - startup:.1f} s less the first parse's",
+        ),
         Figure(NAME, "build peak memory", build_peak, "MiB", "the whole dbt process"),
         *_phase_figures(full_results, "full build"),
         *_slowest_models(full_results, "full build"),
@@ -241,9 +249,10 @@ def _dbt_figures(
             "one new day, incremental build",
             daily,
             "s",
-            f"{daily / build:.0%} of the full build; {(daily - startup) / (build - startup):.0%} "
-            f"less start-up ({(daily - warm) / (build - warm):.0%} less the reused-parse "
-            f"start-up); {daily_cpu:.1f} CPU-s",
+            f"{daily / build:.0%} of the full build; {(daily - warm) / (build - warm):.0%} "
+            f"less start-up (both builds reuse the parse; "
+            f"{(daily - startup) / (build - startup):.0%} less the first parse's); "
+            f"{daily_cpu:.1f} CPU-s",
         ),
         Figure(NAME, "incremental build peak memory", daily_peak, "MiB"),
         *_phase_figures(daily_results, "one new day"),
