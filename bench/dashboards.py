@@ -13,6 +13,8 @@ Bootstraps Superset on it and, for each dashboard:
   login's welcome page has loaded; median and worst), recording the
   chart data requests the page sends and the server time of each, and of the dashboard's
   own API calls (its charts, datasets);
+- in the same rounds, each role's own dashboard as the role's demo user opens it (the
+  admin's pages also fetch what only an admin's menu and drill-to-detail need);
 - warm: restarts the server with the chart-data cache on and empty, runs the warm-up a
   publish runs (``servops.superset_bootstrap.warm_cache``; its first run records the
   requests in Chromium, so a second, API-only run after emptying the cache is the one
@@ -52,6 +54,7 @@ from servops.superset_bootstrap import (
     bootstrap,
     browser_log_in,
     dashboard_chart_counts,
+    demo_users,
     start_server,
     stop_server,
     warm_cache,
@@ -121,12 +124,14 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
                            "ms", f"median of {len(samples)}, worst {max(samples):,.0f} ms")
                 )  # fmt: skip
         every = [sample for samples in result["renders"].values() for sample in samples]
+        renders = len(every) + sum(len(samples) for samples in result["role_renders"].values())
         figures.append(
             Figure(NAME, f"{label}: render, median over dashboards",
                    statistics.median(statistics.median(s) for s in result["renders"].values()),
                    "s", f"worst single render {max(every):.1f} s; target 5 s; {where} "
                    f"{result['server_cpu']:.0f} + {result['browser_cpu']:.0f} s for "
-                   f"{len(every)} renders; static files fetched per render (not cached): "
+                   f"{renders} renders (the admin's and the roles' users'); static files "
+                   f"fetched per render (not cached): "
                    f"median {statistics.median(result['static_mb']):.1f} MB")
         )  # fmt: skip
         for slug, samples in result["renders"].items():
@@ -134,6 +139,20 @@ def run(scale: Scale, workdir: Path) -> list[Figure]:
                 Figure(NAME, f"{label}: render {slug}", statistics.median(samples), "s",
                        f"median of {len(samples)}, worst {max(samples):.1f} s; "
                        f"{len(result['requests'][slug])} chart data requests")
+            )  # fmt: skip
+        roles = result["role_renders"]
+        every = [sample for samples in roles.values() for sample in samples]
+        figures.append(
+            Figure(NAME, f"{label}: render as the role's user, median over dashboards",
+                   statistics.median(statistics.median(s) for s in roles.values()), "s",
+                   f"worst single render {max(every):.1f} s; target 5 s; each role's own "
+                   f"dashboard, opened by its demo user")
+        )  # fmt: skip
+        for slug, samples in roles.items():
+            figures.append(
+                Figure(NAME, f"{label}: render {slug} as its role's user",
+                       statistics.median(samples), "s",
+                       f"median of {len(samples)}, worst {max(samples):.1f} s")
             )  # fmt: skip
     return figures
 
@@ -172,6 +191,7 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
     url = f"http://127.0.0.1:{PORT}"
     result: dict = {
         "renders": {},
+        "role_renders": {},
         "requests": {},
         "query_ms": {},
         "held_ms": {},
@@ -196,7 +216,6 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
                 "server_cpu": _tree_cpu(server.pid) - server_cpu,
                 "client_cpu": _self_cpu() - client_cpu,
             }
-        server_cpu, browser_cpu = _tree_cpu(server.pid), _browser_cpu(server.pid)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -212,6 +231,9 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
 
             page.on("requestfinished", timed)
             counts = dashboard_chart_counts()
+            roles = _log_in_roles(home, browser, url)
+            # CPU from here on is the renders' (the browser's launch and logins left out).
+            server_cpu, browser_cpu = _tree_cpu(server.pid), _browser_cpu(server.pid)
             # Round by round over every dashboard, not one dashboard's renders in a row: the
             # machine's speed drifts, and each dashboard then sees the same drift.
             for round_number in range(RENDERS):
@@ -233,10 +255,14 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
                     page.remove_listener("request", capture)
                     result["static_mb"].append(page.evaluate(STATIC_FETCHED_JS) / 1e6)
                     result["requests"][slug] = captured
+                # The same round, each role's own dashboard as its demo user opens it.
+                _render_as_roles(roles, url, counts, result["role_renders"])
                 print(
                     f"bench.dashboards: {'warm' if warm else 'cold'} round {round_number + 1}: "
                     + ", ".join(f"{slug} {seconds[-1]:.1f}" for slug, seconds in
-                                result["renders"].items()) + " s",
+                                result["renders"].items()) + " s; as the roles' users: "
+                    + ", ".join(f"{slug} {seconds[-1]:.1f}" for slug, seconds in
+                                result["role_renders"].items()) + " s",
                     flush=True,
                 )  # fmt: skip
             result["server_cpu"] = _tree_cpu(server.pid) - server_cpu
@@ -253,6 +279,35 @@ def _render_all(home: Home, credentials: Credentials, warm: bool) -> dict:
         stop_server(server)
     result["calls"] = calls
     return result
+
+
+def _log_in_roles(home: Home, browser, url: str) -> list[tuple[str, str, object]]:
+    """(username, its role's own dashboard, a page logged in as it) per role: the first
+    dashboard each role lists, in a browser context per user.
+
+    The admin's pages do work that is not the dashboard's: the menu asks the server for the
+    databases open to file upload (two requests a page), and the admin may drill into every
+    dataset. The roles' users are the people the dashboards are built for.
+    """
+    roles = []
+    for user in demo_users(home):
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        # Each page stays on its dashboard between renders, as the admin's does (measured:
+        # nine idle dashboards cost the browser less than a tenth of a core).
+        browser_log_in(page, url, Credentials(user.username, user.password))
+        roles.append((user.username, user.dashboards[0], page))
+    return roles
+
+
+def _render_as_roles(roles: list, url: str, counts: dict[str, int], renders: dict) -> None:
+    """One render of each role's own dashboard by its user, into ``renders`` (slug -> s)."""
+    for username, slug, page in roles:
+        started = time.perf_counter()
+        page.goto(f"{url}/superset/dashboard/{slug}/")
+        page.wait_for_function(CHARTS_DONE_JS, arg=counts[slug], timeout=300_000)
+        renders.setdefault(slug, []).append(time.perf_counter() - started)
+        if errors := page.evaluate(CHART_ERRORS_JS):
+            raise RuntimeError(f"dashboard {slug} as {username}: " + "; ".join(errors))
 
 
 def _chart_sql(page, url: str, body: dict) -> list[str]:
