@@ -61,7 +61,7 @@ def keep_cache_warm(home: Home, url: str, stopping: threading.Event) -> threadin
             if current is not None and current != warmed:
                 warmed = current
                 try:
-                    warm_cache(home, url, log=lambda line: print(line, flush=True))
+                    warm_cache(home, url, log=lambda line: print(line, flush=True), stop=stopping)
                 except Exception as error:  # a warm-up is an optimisation: report, go on
                     if stopping.is_set():  # the servers are going away under it
                         return

@@ -24,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -420,6 +421,7 @@ def warm_cache(
     log: Log = print,
     timeout_seconds: float = 180,
     slugs: list[str] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, float]:
     """Fill Superset's chart-data cache for every dashboard (or ``slugs``); seconds per view.
 
@@ -443,7 +445,7 @@ def warm_cache(
         if missing := [slug for slug in visit_slugs if slug not in recorded]:
             # Recording opens them as this user, which warms them too.
             for slug, (bodies, elapsed) in record_chart_requests(
-                home, url, missing, credentials, timeout_seconds
+                home, url, missing, credentials, timeout_seconds, stop
             ).items():
                 recorded[slug] = bodies
                 seconds[f"{slug} as {credentials.username} (recorded in Chromium)"] = elapsed
@@ -510,12 +512,19 @@ def _recorded_chart_requests(home: Home) -> tuple[dict[str, list[dict]], str]:
 
 
 def record_chart_requests(
-    home: Home, url: str, slugs: list[str], credentials: Credentials, timeout_seconds: float
+    home: Home,
+    url: str,
+    slugs: list[str],
+    credentials: Credentials,
+    timeout_seconds: float,
+    stop: threading.Event | None = None,
 ) -> dict[str, tuple[list[dict], float]]:
     """Open each dashboard in headless Chromium; its chart data requests and seconds.
 
     ``force`` is added to each request on its way (not to what is recorded), so the
-    results it caches are fresh.
+    results it caches are fresh. Once ``stop`` is set it gives up within about a second
+    (``WarmUpStopped``): `servops serve` stops the servers under it, and a page whose server
+    went away would otherwise be waited for until the timeout.
     """
     from playwright.sync_api import sync_playwright
 
@@ -547,9 +556,7 @@ def record_chart_requests(
                 page.on("request", capture)
                 started = time.monotonic()
                 page.goto(f"{url}/superset/dashboard/{slug}/")
-                page.wait_for_function(
-                    CHARTS_DONE_JS, arg=counts[slug], timeout=timeout_seconds * 1000
-                )
+                _wait_for_charts(page, counts[slug], timeout_seconds, stop)
                 elapsed = time.monotonic() - started
                 page.remove_listener("request", capture)
                 recorded[slug] = (bodies, elapsed)
@@ -557,6 +564,30 @@ def record_chart_requests(
         finally:
             browser.close()
     return recorded
+
+
+class WarmUpStopped(Exception):
+    """A warm-up given up because its caller is stopping."""
+
+
+def _wait_for_charts(page, count: int, timeout_seconds: float, stop: threading.Event | None):
+    """Wait until the page's ``count`` charts are drawn, checking ``stop`` every second."""
+    if stop is None:
+        page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=timeout_seconds * 1000)
+        return
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        step = max(min(1.0, deadline - time.monotonic()), 0.001)
+        try:
+            page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=step * 1000)
+            return
+        except PlaywrightTimeoutError:
+            if stop.is_set():
+                raise WarmUpStopped("the warm-up was stopped") from None
+            if time.monotonic() >= deadline:
+                raise
 
 
 def dashboard_chart_counts() -> dict[str, int]:
