@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -169,6 +170,12 @@ def cmd_serve(args: argparse.Namespace, home: Home) -> None:
         serve(home, superset_port=args.superset_port, dagster_port=args.dagster_port)
     except ServeError as error:
         raise CommandError(str(error)) from None
+    # Both servers and the warm-up have stopped. End without the interpreter's shutdown: it
+    # crashed now and then (SIGSEGV, seen in fresh-clone CI runs) tearing down what the
+    # warm-up's browser session (Playwright's greenlets) left, after everything had stopped.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_bench(args: argparse.Namespace, home: Home) -> None:
