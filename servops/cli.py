@@ -170,9 +170,9 @@ def cmd_serve(args: argparse.Namespace, home: Home) -> None:
         serve(home, superset_port=args.superset_port, dagster_port=args.dagster_port)
     except ServeError as error:
         raise CommandError(str(error)) from None
-    # Both servers and the warm-up have stopped. End without the interpreter's shutdown: it
-    # crashed now and then (SIGSEGV, seen in fresh-clone CI runs) tearing down what the
-    # warm-up's browser session (Playwright's greenlets) left, after everything had stopped.
+    # Both servers and the warm-up have stopped. End without the interpreter's shutdown: the
+    # process died now and then with SIGSEGV after everything had stopped (fresh-clone CI
+    # runs), most likely tearing down what the warm-up's browser session left (not proven).
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -572,9 +572,6 @@ class WarmUpStopped(Exception):
 
 def _wait_for_charts(page, count: int, timeout_seconds: float, stop: threading.Event | None):
     """Wait until the page's ``count`` charts are drawn, checking ``stop`` every second."""
-    if stop is None:
-        page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=timeout_seconds * 1000)
-        return
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     deadline = time.monotonic() + timeout_seconds
@@ -584,7 +581,7 @@ def _wait_for_charts(page, count: int, timeout_seconds: float, stop: threading.E
             page.wait_for_function(CHARTS_DONE_JS, arg=count, timeout=step * 1000)
             return
         except PlaywrightTimeoutError:
-            if stop.is_set():
+            if stop is not None and stop.is_set():
                 raise WarmUpStopped("the warm-up was stopped") from None
             if time.monotonic() >= deadline:
                 raise
