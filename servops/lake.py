@@ -120,6 +120,19 @@ def statistics_columns(schema: pa.Schema) -> list[str] | bool:
     return [name for name in STATISTICS_COLUMNS if name in schema.names]
 
 
+def decoded_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with each dictionary column as its values' type: how a file of it reads back.
+
+    A dictionary-encoded string column is written to Parquet as the dictionary-encoded strings
+    it stands for (the lake's files carry no Arrow schema that would say otherwise).
+    """
+    fields = [
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 def stores_arrow_schema(schema: pa.Schema) -> bool:
     """Whether a file of ``schema`` keeps the serialized Arrow schema in its metadata.
 
@@ -127,6 +140,7 @@ def stores_arrow_schema(schema: pa.Schema) -> bool:
     decimal, UTC timestamps, required envelope), so event files skip it (serializing it is a
     tenth of a small file's cost); any other table keeps it, as its types may need it.
     """
+    schema = decoded_schema(schema)
     return not any(schema.equals(s, check_metadata=False) for s in STREAM_SCHEMAS.values())
 
 
@@ -165,7 +179,8 @@ def _time_ordered(table: pa.Table) -> bool:
 def write_batch(raw_dir: Path, stream: str, table: pa.Table, batch_name: str) -> list[Path]:
     """Append one batch of a stream's events to the lake, one file per event date.
 
-    ``table`` must have the stream's schema. Rows already in time order keep their order (a
+    ``table`` must have the stream's schema (string columns may be dictionary arrays of
+    strings: ``decoded_schema``). Rows already in time order keep their order (a
     producer that generates in order skips the sort); others are sorted by ``occurred_at``,
     then ``event_id``. Returns the files written.
     """
@@ -184,7 +199,7 @@ def batch_files(
     ``write_parquet_atomic``); checks the schema as ``write_batch`` does.
     """
     schema = STREAM_SCHEMAS[stream]
-    if not table.schema.equals(schema, check_metadata=False):
+    if not decoded_schema(table.schema).equals(schema, check_metadata=False):
         raise ValueError(f"batch {batch_name!r} does not match the {stream!r} stream schema")
     if table.num_rows == 0:
         return []

@@ -28,6 +28,26 @@ def id_array(prefix: str, numbers: np.ndarray, width: int = 0) -> pa.Array:
     return pc.binary_join_element_wise(prefix, text, "")
 
 
+def stable_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` for integers, about five times faster.
+
+    NumPy's stable sort of int64 is a timsort; its default sort is vectorized (AVX-512 or
+    AVX2). With each value's rank within the range times the row count plus the row's
+    position as one key, every key is distinct, so that sort gives the stable order
+    (600,000 event times: 14 against 78 ms). Falls back when the keys would overflow.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    n = len(values)
+    if n < 2:
+        return np.arange(n)
+    low, high = int(values.min()), int(values.max())
+    if (high - low + 1) * n >= 2**63:
+        return np.argsort(values, kind="stable")
+    keys = (values - low) * n + np.arange(n)
+    keys.sort()
+    return keys % n
+
+
 def timestamps(seconds: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     micros = np.asarray(seconds, dtype=np.int64) * 1_000_000
     return pa.array(micros, type=pa.int64(), mask=mask).cast(UTC_MICROS)
@@ -43,6 +63,41 @@ def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     if mask is not None and mask.any():
         array = pc.if_else(pa.array(mask), pa.nulls(len(cents), MONEY), array)
     return array
+
+
+# Vocabularies up to this size go to the lake as dictionary arrays (``coded``).
+SMALL_VOCABULARY = 256
+
+
+def coded(vocabulary: pa.Array, codes: np.ndarray) -> pa.Array:
+    """``vocabulary``'s values at ``codes`` (negative: null), kept as codes when it is small.
+
+    A small vocabulary (event types, channels, statuses) becomes a dictionary array: no
+    strings are copied, and the Parquet writer writes the dictionary and the codes directly
+    instead of hashing every row's string to build its own (a file reads back as the same
+    strings). The dictionary is the distinct values used, sorted: it depends on the values
+    alone, not on how a process happened to assemble the vocabulary, so the files stay the
+    same bytes whatever the worker count. 2.9 M events: 0.4 CPU-s of copying strings saved
+    here, and about a tenth of the writer's CPU.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    valid = codes >= 0
+    if not (
+        pa.types.is_string(vocabulary.type)
+        and len(vocabulary) <= SMALL_VOCABULARY
+        and vocabulary.null_count == 0
+        and valid.any()
+    ):
+        return take(vocabulary, codes)
+    used = np.flatnonzero(np.bincount(codes[valid], minlength=len(vocabulary)))
+    values = vocabulary.take(pa.array(used)).to_pylist()
+    distinct = sorted(set(values))
+    rank = {value: i for i, value in enumerate(distinct)}
+    remap = np.zeros(len(vocabulary), dtype=np.int32)
+    remap[used] = [rank[value] for value in values]
+    nulls = ~valid
+    indices = pa.array(remap[np.where(valid, codes, used[0])], mask=nulls if nulls.any() else None)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(distinct, pa.string()))
 
 
 def take(table: pa.Array, codes: np.ndarray) -> pa.Array:
@@ -145,7 +200,11 @@ def build(
     columns: dict[str, np.ndarray],
     lookups: dict[str, pa.Array],
 ) -> pa.Table:
-    """The lake table: code columns through ``lookups``, the rest typed from their values."""
+    """The lake table: code columns through ``lookups``, the rest typed from their values.
+
+    Its schema is the stream's once dictionary columns are read as their values
+    (``servops.lake.decoded_schema``): small vocabularies stay dictionary arrays.
+    """
     target = schema(stream)
     n = len(at)
     arrays = []
@@ -154,7 +213,7 @@ def build(
         if name == "event_id":
             arrays.append(event_ids)
         elif name == "event_type":
-            arrays.append(take(strings(event_types), type_codes))
+            arrays.append(coded(strings(event_types), type_codes))
         elif name == "schema_version":
             arrays.append(pa.array(np.full(n, SCHEMA_VERSION, dtype=np.int16)))
         elif name == "occurred_at":
@@ -162,12 +221,11 @@ def build(
         elif name == "received_at":
             arrays.append(timestamps(received))
         elif name == "source":
-            # Repeated in Arrow: an array of n Python strings would cost ~1 us per event.
-            arrays.append(pa.repeat(pa.scalar("simulator", pa.string()), n))
+            arrays.append(coded(strings(["simulator"]), np.zeros(n, dtype=np.int32)))
         elif name not in columns:
             arrays.append(pa.nulls(n, field.type))
         elif name in lookups:
-            arrays.append(take(lookups[name], columns[name]))
+            arrays.append(coded(lookups[name], columns[name]))
         else:
             values = columns[name]
             if field.type == pa.bool_():
@@ -180,4 +238,6 @@ def build(
                 arrays.append(pa.array(values.astype(np.float64), mask=np.isnan(values)))
             else:
                 arrays.append(pa.array(values, mask=values < 0).cast(field.type))
-    return pa.Table.from_arrays(arrays, schema=target)
+    # The stream's schema, but for the columns kept as dictionary arrays (``coded``).
+    fields = [field.with_type(array.type) for field, array in zip(target, arrays, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=target.metadata))

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import UTC_MICROS
-from servops.lake import write_batch, write_parquet_atomic
+from servops.lake import STREAM_SCHEMAS, write_batch, write_parquet_atomic
 from simulator.config import SimulationConfig
 from simulator.events.finish import build_stream
 from simulator.run import SimulationSummary, _claim_lake, generate_day, write_run_truth
@@ -59,7 +59,10 @@ def live(
             while generated < config.days and world.start_s + generated * DAY <= cutoff:
                 out = generate_day(world, generated)
                 for stream, parts in out.tables.items():
-                    pending.setdefault(stream, []).append(build_stream(stream, parts))
+                    # As strings: a day's table keeps small vocabularies as dictionary
+                    # arrays or not depending on its values, and pending days concatenate.
+                    table = build_stream(stream, parts)
+                    pending.setdefault(stream, []).append(table.cast(STREAM_SCHEMAS[stream]))
                 batch = f"live-{config.seed}-{generated:05d}"
                 write_parquet_atomic(out.tickets, lake / "truth" / "tickets" / f"{batch}.parquet")
                 write_parquet_atomic(

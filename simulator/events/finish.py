@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import STREAMS
-from simulator.columns import EventRows, build, id_array, strings, take
+from simulator.columns import EventRows, build, id_array, stable_order, strings, take
 
 HOUR = 3600
 
@@ -116,7 +116,7 @@ def build_stream(stream: str, parts: list[RawEvents]) -> pa.Table:
     at = np.concatenate([part.at for part in parts])
     # Rows in time order (ties in generation order), sorted here on int64 seconds while they
     # are still codes: the lake writer then keeps this order instead of sorting strings.
-    order = np.argsort(at, kind="stable")
+    order = stable_order(at)
     at = at[order]
     codes = np.concatenate(
         [np.array([event_types.index(t) for t in part.event_types])[part.types] for part in parts]

@@ -16,7 +16,7 @@ import pytest
 
 from servops.events import STREAMS, build_table
 from servops.lake import write_batch
-from simulator.columns import strings, take
+from simulator.columns import coded, strings, take
 from simulator.config import SimulationConfig, SimulationConfigError
 from simulator.events.finish import build_stream
 from simulator.run import LakeConflictError, generate_day, simulate, simulate_days
@@ -522,3 +522,36 @@ def test_take_gives_nulls_for_negative_codes() -> None:
         assert got.to_pylist() == expected, codes
     sliced = take(table.slice(1), np.array([-1, 2, 0]))
     assert sliced.to_pylist() == [None, "ccc", "bb"]
+
+
+def test_coded_keeps_the_values_and_a_dictionary_of_those_used() -> None:
+    # A vocabulary as a process may assemble it: a value twice, others never used.
+    vocabulary = strings(["open", "solved", "new", "open", "pending"])
+    for codes in ([-1, -1], [3, -1, 0, 2], [1, 1, 2], [4, -1, 3]):
+        got = coded(vocabulary, np.array(codes, dtype=np.int64))
+        got.validate(full=True)
+        assert got.to_pylist() == take(vocabulary, np.array(codes)).to_pylist(), codes
+        if pa.types.is_dictionary(got.type):
+            used = {vocabulary[code].as_py() for code in codes if code >= 0}
+            assert got.dictionary.to_pylist() == sorted(used)
+    # A large vocabulary (ids) is copied as strings.
+    ids = strings([f"c-{i}" for i in range(1000)])
+    assert take(ids, np.array([5, -1])).equals(coded(ids, np.array([5, -1])))
+
+
+def test_lake_files_read_back_as_the_stream_schema(tmp_path: Path) -> None:
+    world = build_world(CONFIG)
+    for stream, parts in generate_day(world, 3).tables.items():
+        table = build_stream(stream, parts)
+        assert any(pa.types.is_dictionary(field.type) for field in table.schema), stream
+        for path in write_batch(tmp_path, stream, table, "b"):
+            stored = pq.ParquetFile(path)
+            assert b"ARROW:schema" not in (stored.metadata.metadata or {}), path
+            back = stored.read()
+            assert back.schema.equals(STREAMS[stream].schema, check_metadata=False), path
+        written = pa.concat_tables(
+            pq.ParquetFile(p).read() for p in (tmp_path / stream).rglob("*.parquet")
+        )
+        # A duplicate delivery keeps its event id and arrives later.
+        order = [("event_id", "ascending"), ("received_at", "ascending")]
+        assert written.sort_by(order).equals(table.cast(STREAMS[stream].schema).sort_by(order))
