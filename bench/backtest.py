@@ -28,7 +28,9 @@ def _build(home: Home, scale: Scale, workdir: Path) -> Path:
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
     project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     paths = ["--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")]
-    run_measured([str(bin_dir / "dbt"), "--quiet", "run", *project, *paths], env)
+    # build, not run: the planning models read the seeds (plans, team schedules, budgets).
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    run_measured([str(bin_dir / "dbt"), "--quiet", *build, *project, *paths], env)
     return home.build_db
 
 

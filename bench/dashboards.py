@@ -42,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench.measure import BenchmarkError
 from bench.run import Figure, Scale, machine_figure, print_table
 from servops.paths import Home
 from servops.superset_bootstrap import (
@@ -85,7 +86,7 @@ def bench_home(workdir: Path) -> Home:
     for candidate in (Home(workdir / "home"), Home(workdir)):
         if candidate.serving_db.exists():
             return candidate
-    raise RuntimeError(
+    raise BenchmarkError(
         f"bench.dashboards needs a published warehouse: no {workdir}/home/warehouse/"
         f"serving.duckdb nor {workdir}/warehouse/serving.duckdb (run bench.warehouse first)"
     )
@@ -308,7 +309,7 @@ def _timed_render(page, url: str, slug: str, count: int, who: str) -> float:
     seconds = time.perf_counter() - started
     # A chart in error is quick to draw: such a render measures nothing.
     if errors := page.evaluate(CHART_ERRORS_JS):
-        raise RuntimeError(f"dashboard {slug} as {who}: " + "; ".join(errors))
+        raise BenchmarkError(f"dashboard {slug} as {who}: " + "; ".join(errors))
     return seconds
 
 
@@ -321,7 +322,9 @@ def _chart_sql(page, url: str, body: dict) -> list[str]:
         headers={"X-CSRFToken": token, "Referer": url},
     )
     if response.status != 200:
-        raise RuntimeError(f"chart data query failed ({response.status}): {response.text()[:500]}")
+        raise BenchmarkError(
+            f"chart data query failed ({response.status}): {response.text()[:500]}"
+        )
     return [result["query"] for result in response.json()["result"] if result.get("query")]
 
 

@@ -46,6 +46,7 @@ import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bench.measure import BenchmarkError
 from bench.run import Figure, Scale, machine_figure, print_table
 from servops.paths import PROJECT_ROOT, Home
 
@@ -260,7 +261,9 @@ def run(scale: Scale, workdir: Path, builds: int = BUILDS) -> list[Figure]:
             time.sleep(POLL_SECONDS)
             for process, what in ((daemon, "dagster dev"), (simulator, "the live simulator")):
                 if process.poll() is not None:
-                    raise RuntimeError(f"{what} exited with {process.returncode}; see {home.root}")
+                    raise BenchmarkError(
+                        f"{what} exited with {process.returncode}; see {home.root}"
+                    )
             files = lake_files(home.raw, {"ticket"})
             new = cursor.unseen(files, home.raw)
             cursor = cursor.advanced(files, home.raw)
@@ -272,7 +275,7 @@ def run(scale: Scale, workdir: Path, builds: int = BUILDS) -> list[Figure]:
                 stat = home.serving_db.stat()
             except FileNotFoundError:
                 if time.time() - started > WARM_UP_SECONDS:
-                    raise RuntimeError(f"nothing published in {WARM_UP_SECONDS} s") from None
+                    raise BenchmarkError(f"nothing published in {WARM_UP_SECONDS} s") from None
                 continue
             if first_publish is None:
                 first_publish = time.time()

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import connectors
+from bench.measure import BenchmarkError
 from bench.run import Figure, Scale
 from connectors import jsonl
 from servops.events import build_table
@@ -73,7 +74,7 @@ def _start_receiver(home: Path, port: int, env: dict) -> subprocess.Popen:
     )
     line = process.stdout.readline() if process.stdout else ""
     if "listening" not in line:
-        raise RuntimeError(f"servops receive did not start: {line!r}")
+        raise BenchmarkError(f"servops receive did not start: {line!r}")
     return process
 
 

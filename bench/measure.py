@@ -11,6 +11,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 
+class BenchmarkError(RuntimeError):
+    """A benchmark could not measure (a child command failed, a server did not start, ...);
+    the message says what and where to look. ``servops bench`` prints it, no traceback."""
+
+
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run ``command``; return (wall seconds, peak resident MiB of the process tree's largest).
 
@@ -25,8 +30,9 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> t
     process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     if process.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed:\n{output.decode(errors='replace')[-3000:]}"
+        raise BenchmarkError(
+            f"{' '.join(command)} failed (exit {process.returncode}):\n"
+            f"{output.decode(errors='replace')[-3000:]}"
         )
     return seconds, usage.ru_maxrss / 1024
 

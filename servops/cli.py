@@ -192,7 +192,12 @@ def cmd_bench(args: argparse.Namespace, home: Home) -> None:
             raise CommandError(
                 f"--only {args.only!r}: choose from {', '.join(known)} (comma-separated)"
             )
-    run_benchmarks(home, scale=args.scale, json_path=args.json, only=only)
+    from bench.measure import BenchmarkError
+
+    try:
+        run_benchmarks(home, scale=args.scale, json_path=args.json, only=only)
+    except BenchmarkError as error:
+        raise CommandError(f"a benchmark failed: {error}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
