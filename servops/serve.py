@@ -89,6 +89,14 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
     stopping = threading.Event()
     warmer = None
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C and SIGTERM stop serving from the start, whatever this process inherited: a
+    # SIGTERM before its handler was set (it was set once serving) killed this process and
+    # left the servers started so far running; and a shell starts a background job with
+    # SIGINT ignored, which the servers inherited: `dagster dev` then ignores the SIGTERM of
+    # the stop too (it maps SIGTERM to its SIGINT handler) and was killed 20 s later. A
+    # handled signal is reset to its default in the servers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         credentials = superset_bootstrap.bootstrap(home)
         servers.append(superset_bootstrap.start_server(home, port=superset_port))
@@ -109,7 +117,6 @@ def serve(home: Home, superset_port: int = 8088, dagster_port: int = 3000) -> No
             "Press Ctrl-C to stop.",
             flush=True,
         )
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
         warmer = keep_cache_warm(home, f"http://127.0.0.1:{superset_port}", stopping)
         while all(server.poll() is None for server in servers):
             time.sleep(1)

@@ -66,3 +66,45 @@ def test_repeated_ctrl_c_stops_both_servers_cleanly(
     assert "warm-up failed" not in text  # stopping is not a failure
     assert port_is_free(superset_port) and port_is_free(dagster_port)
     assert _processes_naming(str(home.root)) == []
+
+
+def test_serve_started_with_sigint_ignored_stops_dagster_cleanly_on_sigterm(
+    published_home: Home, tmp_path: Path, ui
+) -> None:
+    """A shell starts a background job with SIGINT ignored; the servers used to inherit that,
+    and `dagster dev`, which maps SIGTERM to its SIGINT handler, then ignored the stop's
+    SIGTERM until killed 20 s later, without shutting its services down."""
+    home = Home(tmp_path / "home")
+    shutil.copytree(published_home.root, home.root, ignore=shutil.ignore_patterns("data_cache"))
+    dagster_log = home.dagster_home / "dagster-dev.log"
+    logged_before = dagster_log.stat().st_size if dagster_log.exists() else 0
+    superset_port, dagster_port = ui.free_port(), ui.free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "servops.cli", "--home", str(home.root), "serve",
+         "--superset-port", str(superset_port), "--dagster-port", str(dagster_port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    output = []
+    try:
+        deadline = time.monotonic() + 300
+        for line in serve.stdout:
+            output.append(line)
+            if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
+                break
+        assert "Press Ctrl-C to stop." in "".join(output), "".join(output)[-3000:]
+        serve.send_signal(signal.SIGTERM)
+        rest, _ = serve.communicate(timeout=120)
+        output.append(rest)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    text = "".join(output)
+    assert serve.returncode == 0, text[-3000:]
+    with dagster_log.open() as log:
+        log.seek(logged_before)
+        this_run = log.read()
+    assert "Shutting down Dagster services..." in this_run, this_run[-3000:]
+    assert "Dagster services shut down." in this_run, this_run[-3000:]
+    assert port_is_free(superset_port) and port_is_free(dagster_port)
+    assert _processes_naming(str(home.root)) == []
