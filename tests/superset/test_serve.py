@@ -27,29 +27,51 @@ def _processes_naming(text: str) -> list[str]:
     return found
 
 
+def _ignore_sigint() -> None:
+    """As a shell starts a background job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _copy_home(published_home: Home, tmp_path: Path) -> Home:
+    """A copy of the published home: the session's own server keeps its own."""
+    home = Home(tmp_path / "home")
+    shutil.copytree(published_home.root, home.root, ignore=shutil.ignore_patterns("data_cache"))
+    return home
+
+
+def _serve(
+    home: Home, superset_port: int, dagster_port: int, **popen
+) -> tuple[subprocess.Popen, list[str]]:
+    """``servops serve`` on ``home``, read until it says it is serving: (process, output)."""
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "servops.cli", "--home", str(home.root), "serve",
+         "--superset-port", str(superset_port), "--dagster-port", str(dagster_port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        **popen,
+    )  # fmt: skip
+    output = []
+    deadline = time.monotonic() + 300
+    for line in serve.stdout:
+        output.append(line)
+        if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
+            break
+    if "Press Ctrl-C to stop." not in "".join(output):
+        serve.kill()
+        raise AssertionError("".join(output)[-3000:])
+    return serve, output
+
+
 def test_repeated_ctrl_c_stops_both_servers_cleanly(
     published_home: Home, superset_credentials: Credentials, tmp_path: Path, ui
 ) -> None:
     """Ctrl-C pressed three times while the cache warm-up has Chromium open: exit status 0,
     Superset and Dagster both stopped, their ports free (a second Ctrl-C used to cut the
     stop short, leaving Dagster running, and the process died with a segfault)."""
-    home = Home(tmp_path / "home")  # a copy: the session's own server keeps its home
-    shutil.copytree(published_home.root, home.root, ignore=shutil.ignore_patterns("data_cache"))
+    home = _copy_home(published_home, tmp_path)
     (home.superset_dir / "chart_requests.json").unlink(missing_ok=True)  # record in Chromium
     superset_port, dagster_port = ui.free_port(), ui.free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "servops.cli", "--home", str(home.root), "serve",
-         "--superset-port", str(superset_port), "--dagster-port", str(dagster_port)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output = []
+    serve, output = _serve(home, superset_port, dagster_port)
     try:
-        deadline = time.monotonic() + 300
-        for line in serve.stdout:
-            output.append(line)
-            if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
-                break
-        assert "Press Ctrl-C to stop." in "".join(output), "".join(output)[-3000:]
         time.sleep(5)  # the warm-up is now opening dashboards in headless Chromium
         for _ in range(3):
             serve.send_signal(signal.SIGINT)
@@ -74,25 +96,12 @@ def test_serve_started_with_sigint_ignored_stops_dagster_cleanly_on_sigterm(
     """A shell starts a background job with SIGINT ignored; the servers used to inherit that,
     and `dagster dev`, which maps SIGTERM to its SIGINT handler, then ignored the stop's
     SIGTERM until killed 20 s later, without shutting its services down."""
-    home = Home(tmp_path / "home")
-    shutil.copytree(published_home.root, home.root, ignore=shutil.ignore_patterns("data_cache"))
+    home = _copy_home(published_home, tmp_path)
     dagster_log = home.dagster_home / "dagster-dev.log"
     logged_before = dagster_log.stat().st_size if dagster_log.exists() else 0
     superset_port, dagster_port = ui.free_port(), ui.free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "servops.cli", "--home", str(home.root), "serve",
-         "--superset-port", str(superset_port), "--dagster-port", str(dagster_port)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )  # fmt: skip
-    output = []
+    serve, output = _serve(home, superset_port, dagster_port, preexec_fn=_ignore_sigint)
     try:
-        deadline = time.monotonic() + 300
-        for line in serve.stdout:
-            output.append(line)
-            if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
-                break
-        assert "Press Ctrl-C to stop." in "".join(output), "".join(output)[-3000:]
         serve.send_signal(signal.SIGTERM)
         rest, _ = serve.communicate(timeout=120)
         output.append(rest)
