@@ -61,6 +61,29 @@ def _serve(
     return serve, output
 
 
+def _stop(serve: subprocess.Popen, output: list[str], signum: int, times: int = 1) -> str:
+    """Send ``signum`` ``times`` (half a second apart) and wait for serve to end with exit
+    status 0: all it printed."""
+    try:
+        for _ in range(times):
+            serve.send_signal(signum)
+            time.sleep(0.5)
+        rest, _ = serve.communicate(timeout=120)
+        output.append(rest)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    text = "".join(output)
+    assert serve.returncode == 0, text[-3000:]
+    return text
+
+
+def _assert_stopped(home: Home, *ports: int) -> None:
+    """Both servers gone: their ports free, no process left naming the home."""
+    assert all(port_is_free(port) for port in ports)
+    assert _processes_naming(str(home.root)) == []
+
+
 def test_repeated_ctrl_c_stops_both_servers_cleanly(
     published_home: Home, superset_credentials: Credentials, tmp_path: Path, ui
 ) -> None:
@@ -71,23 +94,12 @@ def test_repeated_ctrl_c_stops_both_servers_cleanly(
     (home.superset_dir / "chart_requests.json").unlink(missing_ok=True)  # record in Chromium
     superset_port, dagster_port = ui.free_port(), ui.free_port()
     serve, output = _serve(home, superset_port, dagster_port)
-    try:
-        time.sleep(5)  # the warm-up is now opening dashboards in headless Chromium
-        for _ in range(3):
-            serve.send_signal(signal.SIGINT)
-            time.sleep(0.5)
-        rest, _ = serve.communicate(timeout=120)
-        output.append(rest)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-    text = "".join(output)
-    assert serve.returncode == 0, text[-3000:]
+    time.sleep(5)  # the warm-up is now opening dashboards in headless Chromium
+    text = _stop(serve, output, signal.SIGINT, times=3)
     assert "stopping…" in text
     assert "Traceback" not in text
     assert "warm-up failed" not in text  # stopping is not a failure
-    assert port_is_free(superset_port) and port_is_free(dagster_port)
-    assert _processes_naming(str(home.root)) == []
+    _assert_stopped(home, superset_port, dagster_port)
 
 
 def test_serve_started_with_sigint_ignored_stops_dagster_cleanly_on_sigterm(
@@ -101,19 +113,10 @@ def test_serve_started_with_sigint_ignored_stops_dagster_cleanly_on_sigterm(
     logged_before = dagster_log.stat().st_size if dagster_log.exists() else 0
     superset_port, dagster_port = ui.free_port(), ui.free_port()
     serve, output = _serve(home, superset_port, dagster_port, preexec_fn=_ignore_sigint)
-    try:
-        serve.send_signal(signal.SIGTERM)
-        rest, _ = serve.communicate(timeout=120)
-        output.append(rest)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-    text = "".join(output)
-    assert serve.returncode == 0, text[-3000:]
+    _stop(serve, output, signal.SIGTERM)
     with dagster_log.open() as log:
         log.seek(logged_before)
         this_run = log.read()
     assert "Shutting down Dagster services..." in this_run, this_run[-3000:]
     assert "Dagster services shut down." in this_run, this_run[-3000:]
-    assert port_is_free(superset_port) and port_is_free(dagster_port)
-    assert _processes_naming(str(home.root)) == []
+    _assert_stopped(home, superset_port, dagster_port)

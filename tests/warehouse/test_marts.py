@@ -10,6 +10,7 @@ seconds. Every table of the incremental warehouse must equal the full build's.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -628,7 +629,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             *("--exclude", "path:models/planning", "resource_type:test", "resource_type:unit_test"),
         ),
     )
-    return {"main": main, "full": full, "as_of": as_of, "before": before, "raw": home.raw}
+    return {
+        "main": main,
+        "full": full,
+        "as_of": as_of,
+        "before": before,
+        "raw": home.raw,
+        "manifest": root / "target_main" / "manifest.json",
+    }
 
 
 def rows_differing(connection: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -662,6 +670,48 @@ def test_incremental_build_marks_every_lake_file_read(built) -> None:
             "order by 1",
         )
         assert [row[0] for row in loaded] == files, stream
+
+
+def test_contract_not_null_constraints_hold_in_the_warehouse(built, tmp_path) -> None:
+    # A mart column whose enforced contract says not_null is NOT NULL in the database, after a
+    # full build and after an incremental one: a null there fails the model's own build, so
+    # no data test repeats the check (one would be a dbt node that cannot fail).
+    nodes = json.loads(built["manifest"].read_text())["nodes"]
+    constrained, repeated = set(), []
+    built_models = [
+        node
+        for node in nodes.values()
+        if node["resource_type"] == "model"
+        and not node["original_file_path"].startswith("models/planning/")  # not built here
+    ]
+    for node in built_models:
+        # Views take no constraints: a view's not_null stays a data test.
+        if not node["config"]["contract"]["enforced"] or node["config"]["materialized"] == "view":
+            continue
+        for column in node["columns"].values():
+            if any(c["type"] == "not_null" for c in column.get("constraints", [])):
+                constrained.add((node["schema"], node["alias"], column["name"]))
+    for node in nodes.values():
+        metadata = node.get("test_metadata") or {}  # singular tests have none
+        if metadata.get("name") == "not_null":
+            model = nodes.get(node.get("attached_node") or "", {})
+            key = (model.get("schema"), model.get("alias"), metadata["kwargs"]["column_name"])
+            if key in constrained:
+                repeated.append(node["unique_id"])
+    assert len(constrained) > 50 and repeated == []
+    for database in (built["main"], built["full"]):
+        not_null = _rows(
+            database,
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where is_nullable = 'NO'",
+        )
+        assert constrained <= set(not_null), database.name
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(built["main"], copy)
+    with duckdb.connect(str(copy)) as connection, pytest.raises(duckdb.ConstraintException):
+        connection.execute(
+            "insert into marts.fct_tickets (ticket_id, created_at) values (null, now())"
+        )
 
 
 def test_tickets_hand_worked(built) -> None:
