@@ -600,8 +600,8 @@ class _Run:
         on_day: Callable[[int, int], None] | None,
         summary: SimulationSummary,
     ) -> None:
-        """Generate and write ``groups`` (chunks of days), each as one batch, in every process
-        of the run; then the run's truth."""
+        """The run's truth, then ``groups`` (chunks of days), each as one batch, generated
+        and written in every process of the run."""
         total = sum(len(days) for days in groups)
         shown = 0
 
@@ -617,6 +617,9 @@ class _Run:
             remote = [
                 self.pool.submit(_worker_run, world, lake, groups) for _ in range(self.workers - 1)
             ]
+        # The truth is a function of the world alone: written here, it overlaps the worker's
+        # receiving the world (~0.4 s at 100,000 accounts) instead of ending the run on one core.
+        write_run_truth(lake, world)
         # On an error here, leaving the run (``__exit__``) stops the workers' chunks.
         with _run_allocators():
             summary.add(_write_chunks(world, lake, groups, self.chunks, progress))
@@ -626,7 +629,6 @@ class _Run:
             progress()
             for future in done:
                 summary.add(future.result())  # a worker's error is raised here
-        write_run_truth(lake, world)
 
 
 def simulate_days(
