@@ -7,6 +7,7 @@ import datetime as dt
 import dagster as dg
 
 from servops.events import STREAMS
+from servops.paths import DBT_PROJECT_DIR
 
 
 def test_definitions_load_with_lineage_from_lake_to_dashboards() -> None:
@@ -47,6 +48,10 @@ def test_checks_schedules_sensors_and_the_build_pool() -> None:
     assert ("lake/ingestion_log", "ingestion_reconciles") in checks
     # dbt's data tests are asset checks on the models they test.
     assert any(key == "marts/fct_tickets" for key, _ in checks)
+    # So are the singular tests, those reading several models too (named in their meta).
+    singular = {path.stem for path in (DBT_PROJECT_DIR / "tests").glob("*.sql")}
+    assert singular and singular <= {name for _, name in checks}
+    assert ("marts/fct_team_backlog_daily", "assert_team_backlogs_add_up_to_the_backlog") in checks
     assert {"daily_full_build", "hourly_incremental_build"} <= {
         schedule.name for schedule in defs.schedules
     }
