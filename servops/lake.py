@@ -28,6 +28,15 @@ from servops.events import STREAMS
 STREAM_SCHEMAS: dict[str, pa.Schema] = {name: stream.schema for name, stream in STREAMS.items()}
 
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
+# Files of fewer rows than this are compressed with Snappy instead. pyarrow's zstd sets up a
+# compression context for every page it writes, two per column: ~0.5 ms of a small event
+# file's ~1.1 to 1.6 ms (30 to 300 rows), for no smaller file, as a small file is mostly its
+# footer. A small company's history is mostly such files (500 accounts, interleaved runs:
+# a year, 2,654 files, 7.0 to 7.5 user CPU-s against 7.7 to 8.0; five years, 12,057 files,
+# 43.2 and 38.3 against 45.9 and 40.3, wall 2 to 5 % less; the lake the same size). From a
+# thousand rows zstd's smaller pages are worth their cost.
+SMALL_FILE_ROWS = 1_000
+SMALL_FILE_OPTIONS = {"compression": "snappy", "write_statistics": True}
 # Event files keep min/max statistics on the envelope's times and types only (the freshness
 # check reads received_at's; readers prune on times): payload statistics cost ~10 % of the
 # encoding and nothing reads them.
@@ -149,7 +158,7 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     options = {
-        **PARQUET_OPTIONS,
+        **(SMALL_FILE_OPTIONS if table.num_rows < SMALL_FILE_ROWS else PARQUET_OPTIONS),
         "use_dictionary": dictionary_columns(table.schema),
         "column_encoding": delta_columns(table.schema),
         "write_statistics": statistics_columns(table.schema),

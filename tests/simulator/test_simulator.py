@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from servops.events import STREAMS, build_table
-from servops.lake import write_batch
+from servops.lake import SMALL_FILE_ROWS, write_batch
 from simulator.columns import coded, strings, take
 from simulator.config import SimulationConfig, SimulationConfigError
 from simulator.events.finish import build_stream
@@ -225,6 +225,33 @@ def test_lake_writer_sorts_only_rows_out_of_time_order(tmp_path: Path) -> None:
     }
     assert {"event_type", "occurred_at", "received_at"} <= with_min_max
     assert "event_id" not in with_min_max
+
+
+def test_lake_writer_compresses_small_files_with_snappy_and_larger_with_zstd(
+    tmp_path: Path,
+) -> None:
+    day = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+    def table(rows: int) -> pa.Table:
+        return build_table(
+            "kb",
+            {
+                "event_id": [f"e{i}" for i in range(rows)],
+                "event_type": ["kb.article_viewed"] * rows,
+                "schema_version": [1] * rows,
+                "occurred_at": [day + dt.timedelta(seconds=i) for i in range(rows)],
+                "received_at": [day + dt.timedelta(seconds=i) for i in range(rows)],
+                "source": ["test"] * rows,
+            },
+        )
+
+    codecs = {}
+    for rows in (SMALL_FILE_ROWS - 1, SMALL_FILE_ROWS):
+        (path,) = write_batch(tmp_path, "kb", table(rows), f"b{rows}")
+        group = pq.read_metadata(path).row_group(0)
+        codecs[rows] = {group.column(i).compression for i in range(group.num_columns)}
+        assert pq.read_table(path).num_rows == rows
+    assert codecs == {SMALL_FILE_ROWS - 1: {"SNAPPY"}, SMALL_FILE_ROWS: {"ZSTD"}}
 
 
 def test_truth_agrees_with_the_events(tmp_path: Path) -> None:
