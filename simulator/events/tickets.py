@@ -31,7 +31,13 @@ HOUR_WEIGHT = np.array(
 )
 HOUR_SHARE = HOUR_WEIGHT / HOUR_WEIGHT.sum()
 MACROS = ("macro_password_reset", "macro_invoice_copy", "macro_known_issue", "macro_how_to")
-RULES = ("rule_route_by_channel", "rule_auto_acknowledge", "rule_sla_breach_alert")
+RULES = (
+    "rule_route_by_channel",
+    "rule_auto_acknowledge",
+    "rule_close_solved_after_4_days",
+    "rule_solve_pending_after_7_days",
+)
+CLOSE_RULE, STALE_PENDING_RULE = 2, 3
 SUBJECTS = (
     "Cannot log in",
     "Invoice question",
@@ -424,15 +430,61 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         previous_status=STATUS["open"],
         agent_id=owner,
     )
-    final_solve = np.where(reopened, resolved_at, solved_at)
+
+    def close_after_solve(mask, solved_at) -> None:
+        """The help desk's automation closes a solved ticket four days after its solve."""
+        closed_at = solved_at + 4 * DAY
+        add(
+            "ticket.status_changed",
+            mask,
+            closed_at,
+            status=STATUS["closed"],
+            previous_status=STATUS["solved"],
+        )
+        add("ticket.automation_fired", mask, closed_at, automation_rule_id=CLOSE_RULE)
+
+    close_after_solve(solved, np.where(reopened, resolved_at, solved_at))
+
+    # No ticket stays unsolved for ever (a backlog would only grow); from a stream of its own,
+    # so the draws above, and every ticket they describe, are the same as without these.
+    closing = generator(config.seed, "ticket_closing", day_index)
+    # A ticket no agent answers publicly (spam, a duplicate, a "never mind") is closed
+    # without a reply once its agent gets to it, as merged ones are.
+    dropped = ~merged & ~replied
     add(
         "ticket.status_changed",
-        solved,
-        final_solve + 4 * DAY,
+        dropped,
+        world.after_working(
+            agent, assigned_at, _minutes(closing, FIRST_REPLY_MEDIAN_MINUTES[priority] * wait, n)
+        ),
         status=STATUS["closed"],
-        previous_status=STATUS["solved"],
+        previous_status=STATUS["new"],
+        agent_id=agent,
     )
-    add("ticket.automation_fired", solved, final_solve + 4 * DAY, automation_rule_id=2)
+    # A replied ticket its agent does not solve waits on a customer who went quiet: the agent
+    # sets it pending, and the help desk's automation solves it after a week without an
+    # answer (then closes it four days later, as every solved ticket).
+    stale = replied & ~solved
+    stale_at = world.after_working(owner, last, _minutes(closing, 60.0 * wait, n))
+    add(
+        "ticket.status_changed",
+        stale,
+        stale_at,
+        status=STATUS["pending"],
+        previous_status=STATUS["open"],
+        agent_id=owner,
+    )
+    auto_solved_at = stale_at + 7 * DAY
+    add(
+        "ticket.status_changed",
+        stale,
+        auto_solved_at,
+        SOLVE,
+        status=STATUS["solved"],
+        previous_status=STATUS["pending"],
+    )
+    add("ticket.automation_fired", stale, auto_solved_at, automation_rule_id=STALE_PENDING_RULE)
+    close_after_solve(stale, auto_solved_at)
 
     # Truth from the rows that fall in the window.
     _, at, cols = rows.arrays(horizon)

@@ -191,6 +191,37 @@ def test_events_are_in_their_partition_and_inside_the_window(effects_lake: Path)
         assert unordered == 0, stream
 
 
+def test_no_ticket_stays_unsolved_for_ever(effects_lake: Path) -> None:
+    # A help desk closes what it will not answer and solves what waits on a silent customer:
+    # the backlog at the end is recent (weeks at the most, through the staffing cut's waits),
+    # not every month's leftovers piling up.
+    old_unsolved, old, closed_unreplied, auto_solved = duckdb.execute(
+        f"""
+        with tickets as (
+            select
+                ticket_id,
+                min(occurred_at) as created_at,
+                arg_max(status, occurred_at) filter (status is not null) as status,
+                count(*) filter (author_type = 'agent' and is_public) as replies,
+                count(*) filter (event_type = 'ticket.merged') as merges
+            from {_events(effects_lake, "ticket")}
+            group by ticket_id
+        )
+        select
+            count(*) filter (status not in ('solved', 'closed')),
+            count(*),
+            count(*) filter (status = 'closed' and replies = 0 and merges = 0),
+            (select count(*) from {_events(effects_lake, "ticket")}
+             where automation_rule_id = 'rule_solve_pending_after_7_days')
+        from tickets
+        where created_at < (select max(occurred_at) - interval 45 days
+                            from {_events(effects_lake, "ticket")})
+        """
+    ).fetchone()
+    assert old > 5_000 and old_unsolved == 0
+    assert closed_unreplied > 0.01 * old and auto_solved > 0.03 * old
+
+
 def test_lake_writer_sorts_only_rows_out_of_time_order(tmp_path: Path) -> None:
     def at(*hours: int) -> list[dt.datetime]:
         return [dt.datetime(2025, 1, 1, hour, tzinfo=dt.UTC) for hour in hours]
