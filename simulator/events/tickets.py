@@ -5,7 +5,9 @@ events (replies, solves, reopens, surveys) may fall on later days and go to thos
 partitions. Waits scale with the team's backlog that day (``World.wait_factor``) and with the
 account's friction, so slow and reopened tickets are where low CSAT comes from. Nothing
 happens at or after the end of the window, and the truth is computed from exactly the events
-that were kept.
+that were kept. Every ticket ends solved or closed: merged, closed unanswered, solved by an
+agent, or (waiting on a silent customer) solved by the help desk's automation after a week;
+only the last weeks' tickets are open at the end.
 """
 
 from __future__ import annotations
