@@ -196,3 +196,22 @@ def test_unsolved_ages_count_to_the_warehouse_end_not_today(warehouse) -> None:
         "select max(age_hours), list(distinct age_band) from marts.fct_unsolved_ticket_ages"
     ).fetchone()
     assert oldest < 30 * 24 and "5: over 30 days" not in bands
+
+
+def test_automatic_resolutions_are_the_rule_firings_that_solved_a_ticket(warehouse) -> None:
+    # The rule that closes solved tickets four days on resolves nothing; the rule that solves
+    # a ticket waiting on a silent customer resolves one with every firing.
+    firings = dict(
+        (rule, (fired, resolved))
+        for rule, fired, resolved in warehouse.execute(
+            """
+            select automation_id, count(*), count(*) filter (where is_automatic_resolution)
+            from marts.fct_automation_actions
+            where action_type = 'rule'
+            group by automation_id"""
+        ).fetchall()
+    )
+    closing_fired, closing_resolved = firings["rule_close_solved_after_4_days"]
+    assert closing_fired > 0 and closing_resolved == 0
+    stale_fired, stale_resolved = firings["rule_solve_pending_after_7_days"]
+    assert stale_fired > 0 and stale_resolved == stale_fired

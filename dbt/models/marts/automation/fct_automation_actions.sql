@@ -72,7 +72,9 @@ actions as (
 ),
 
 -- A status change to solved or closed that no agent made: the work of a rule when a rule
--- fired on the same ticket at the same instant.
+-- fired on the same ticket at the same instant. Closing a ticket that was already solved
+-- resolves nothing (help desks close solved tickets after a few days, by rule): as in
+-- fct_backlog_daily, a resolution leaves an unsolved status.
 unattended_resolutions as (
 
     select distinct
@@ -82,6 +84,7 @@ unattended_resolutions as (
     where
         event_type = 'ticket.status_changed'
         and status in ('solved', 'closed')
+        and previous_status is distinct from 'solved'
         and agent_id is null
 
 ),
