@@ -201,8 +201,8 @@ def test_unsolved_ages_count_to_the_warehouse_end_not_today(warehouse) -> None:
 def test_automatic_resolutions_are_the_rule_firings_that_solved_a_ticket(warehouse) -> None:
     # The rule that closes solved tickets four days on resolves nothing; the rule that solves
     # a ticket waiting on a silent customer resolves one with every firing.
-    firings = dict(
-        (rule, (fired, resolved))
+    firings = {
+        rule: (fired, resolved)
         for rule, fired, resolved in warehouse.execute(
             """
             select automation_id, count(*), count(*) filter (where is_automatic_resolution)
@@ -210,7 +210,7 @@ def test_automatic_resolutions_are_the_rule_firings_that_solved_a_ticket(warehou
             where action_type = 'rule'
             group by automation_id"""
         ).fetchall()
-    )
+    }
     closing_fired, closing_resolved = firings["rule_close_solved_after_4_days"]
     assert closing_fired > 0 and closing_resolved == 0
     stale_fired, stale_resolved = firings["rule_solve_pending_after_7_days"]

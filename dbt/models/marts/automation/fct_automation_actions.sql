@@ -71,21 +71,34 @@ actions as (
 
 ),
 
--- A status change to solved or closed that no agent made: the work of a rule when a rule
--- fired on the same ticket at the same instant. Closing a ticket that was already solved
--- resolves nothing (help desks close solved tickets after a few days, by rule): as in
--- fct_backlog_daily, a resolution leaves an unsolved status.
+status_intervals as (
+
+    select * from {{ ref('int_ticket_status_intervals_folded') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select ticket_id from changed_tickets)
+    {%- endif %}
+
+),
+
+-- A solve that no agent made: the work of a rule when a rule fired on the same ticket at the
+-- same instant. A solve is what fct_backlog_daily counts, a move from an unsolved status into
+-- solved or closed (the status history's intervals): closing a ticket already solved (help
+-- desks do it after a few days, by rule) resolves nothing.
 unattended_resolutions as (
 
     select distinct
-        ticket_id,
-        occurred_at
-    from ticket_events
+        status_intervals.ticket_id,
+        status_intervals.valid_from_at as occurred_at
+    from status_intervals
+    inner join ticket_events
+        on status_intervals.started_by_event_id = ticket_events.event_id
     where
-        event_type = 'ticket.status_changed'
-        and status in ('solved', 'closed')
-        and previous_status is distinct from 'solved'
-        and agent_id is null
+        not status_intervals.is_unsolved
+        and (
+            status_intervals.previous_status is null
+            or status_intervals.previous_status in ('new', 'open', 'pending', 'on_hold')
+        )
+        and ticket_events.agent_id is null
 
 ),
 
