@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 import dagster as dg
 import duckdb
@@ -125,3 +126,52 @@ def test_run_config_takes_every_known_effect() -> None:
     days = {effect_field(effect): f"2025-03-0{n + 2}" for n, effect in enumerate(EFFECTS)}
     config = simulator_adapter.simulation_config(SimulatorConfig(**COMPANY, **days))
     assert {field: getattr(config, field).isoformat() for field in days} == days
+
+
+def test_a_build_after_a_models_sql_changed_rebuilds_it_whole(fresh_home) -> None:
+    """Rows an incremental model's older SQL built do not outlive a change of that SQL."""
+    from dagster_project.definitions import defs
+    from dagster_project.lib.model_definitions import definitions_path, read_recorded
+
+    instance = dg.DagsterInstance.ephemeral()
+    _run(defs, instance, tags=RANGE_TAGS)
+    recorded = read_recorded(definitions_path(fresh_home.build_db))
+    tickets = "model.servops.fct_tickets"
+    assert recorded.get(tickets)
+
+    def tamper() -> None:
+        # A row only an older definition of fct_tickets would have left (no such ticket in the
+        # lake), as a fixed definition leaves rows no new event reaches.
+        with duckdb.connect(str(fresh_home.build_db)) as connection:
+            connection.execute(
+                "insert into marts.fct_tickets "
+                "select * replace ('T-older-sql' as ticket_id) from marts.fct_tickets limit 1"
+            )
+
+    def older_rows() -> int:
+        with duckdb.connect(str(fresh_home.serving_db), read_only=True) as connection:
+            query = "select count(*) from marts.fct_tickets where ticket_id = 'T-older-sql'"
+            return connection.execute(query).fetchall()[0][0]
+
+    def rebuild_warnings() -> list[str]:
+        return [
+            record.user_message
+            for record in instance.all_logs(instance.get_runs(limit=1)[0].run_id)
+            if "a full refresh" in record.user_message
+        ]
+
+    # The same definition: an incremental build leaves rows no new event touches as they are.
+    tamper()
+    _run(defs, instance, _support_selection(defs), partition_key="2025-03-03")
+    assert older_rows() == 1
+    assert rebuild_warnings() == []
+
+    # fct_tickets recorded as built by other SQL: the next build rebuilds it from the lake.
+    definitions_path(fresh_home.build_db).write_text(
+        json.dumps({**recorded, tickets: "an older definition"})
+    )
+    _run(defs, instance, _support_selection(defs), partition_key="2025-03-03")
+    assert older_rows() == 0
+    (warning,) = rebuild_warnings()
+    assert "fct_tickets" in warning
+    assert read_recorded(definitions_path(fresh_home.build_db))[tickets] == recorded[tickets]

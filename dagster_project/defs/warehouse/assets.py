@@ -6,6 +6,8 @@ copy only, in the ``warehouse_build`` pool (one slot: DuckDB allows one writing 
 
 import contextlib
 import datetime as dt
+import functools
+import json
 import os
 import shutil
 import time
@@ -22,6 +24,13 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from dagster_project.defs.warehouse.build_args import build_args, build_env
 from dagster_project.lib.instance import BUILD_POOL
+from dagster_project.lib.model_definitions import (
+    definitions_path,
+    project_vars_text,
+    read_recorded,
+    record_built,
+    stale_models,
+)
 from dagster_project.lib.translator import ServopsDbtTranslator
 from servops.paths import DBT_PROJECT_DIR, Home
 
@@ -181,6 +190,39 @@ def _covered_seconds(spans: list[tuple[float, float]]) -> float:
     return covered
 
 
+@functools.cache
+def _load_manifest(path: Path, mtime_ns: int) -> dict:
+    return json.loads(path.read_text())
+
+
+def current_manifest() -> dict:
+    """The prepared manifest of the dbt project (read once per version of the file)."""
+    path = servops_dbt_project.manifest_path
+    return _load_manifest(path, path.stat().st_mtime_ns)
+
+
+def selected_unique_ids(context: dg.AssetExecutionContext, manifest: Mapping) -> list[str]:
+    """The dbt unique ids of the models and seeds this step materializes."""
+    translator = ServopsDbtTranslator()
+    by_key = {
+        translator.get_asset_key(node): unique_id
+        for unique_id, node in manifest.get("nodes", {}).items()
+        if node.get("resource_type") in ("model", "seed", "snapshot")
+    }
+    return [by_key[key] for key in context.selected_asset_keys if key in by_key]
+
+
+def needs_full_refresh(
+    context: dg.AssetExecutionContext, home: Home, manifest: Mapping, project_vars: str
+) -> list[str]:
+    """The selected incremental models whose table in the build copy another definition built
+    (model_definitions.py): an incremental build would leave their old rows as they were."""
+    if not home.build_db.exists():
+        return []  # nothing built yet: every table is created from the whole lake anyway
+    recorded = read_recorded(definitions_path(home.build_db))
+    return stale_models(manifest, recorded, selected_unique_ids(context, manifest), project_vars)
+
+
 @dbt_assets(
     manifest=servops_dbt_project.manifest_path,
     project=servops_dbt_project,
@@ -193,8 +235,22 @@ def servops_dbt_models(
     """Builds and tests the selected models into the build copy; nothing here touches serving."""
     home = Home.resolve()
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    args = build_args(full_refresh=config.full_refresh)
-    since = "" if config.full_refresh else config.tests_received_since
+    manifest = current_manifest()
+    project_vars = project_vars_text(DBT_PROJECT_DIR)
+    full_refresh = config.full_refresh
+    if not full_refresh:
+        stale = needs_full_refresh(context, home, manifest, project_vars)
+        if stale:
+            names = ", ".join(unique_id.rsplit(".", 1)[-1] for unique_id in stale)
+            context.log.warning(
+                f"{len(stale)} incremental models hold rows built by SQL they no longer have "
+                f"(theirs or upstream's changed since they were built: {names}); this build "
+                "rebuilds every selected model from the whole lake (a full refresh), so no "
+                "table mixes the old definition with the new"
+            )
+            full_refresh = True
+    args = build_args(full_refresh=full_refresh)
+    since = "" if full_refresh else config.tests_received_since
     target = new_dbt_target(home, context.run.run_id)
     started = time.time()
     # dagster-dbt gives dbt this process's environment (no per-call env): set the variable
@@ -204,6 +260,13 @@ def servops_dbt_models(
     launched = time.time()
     yield from invocation.stream()
     keep_dbt_state(home, target)
+    with contextlib.suppress(OSError, ValueError):
+        record_built(
+            definitions_path(home.build_db),
+            manifest,
+            invocation.get_artifact("run_results.json"),
+            project_vars,
+        )
     try:
         phases = dbt_phases(
             invocation.get_artifact("run_results.json"), started, launched, time.time()
