@@ -15,8 +15,8 @@ final as (
         cast(extract(month from date_day) as integer) as month_number,
         cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start_date,
         cast({{ dbt.date_trunc('week', 'date_day') }} as date) as week_start_date,
-        cast(extract(isodow from date_day) as integer) as iso_day_of_week,
-        extract(isodow from date_day) >= 6 as is_weekend
+        {{ iso_day_of_week('date_day') }} as iso_day_of_week,
+        {{ iso_day_of_week('date_day') }} >= 6 as is_weekend
     from spine
 
 )
