@@ -243,10 +243,10 @@ def servops_dbt_models(
         if stale:
             names = ", ".join(unique_id.rsplit(".", 1)[-1] for unique_id in stale)
             context.log.warning(
-                f"{len(stale)} incremental models hold rows built by SQL they no longer have "
-                f"(theirs or upstream's changed since they were built: {names}); this build "
-                "rebuilds every selected model from the whole lake (a full refresh), so no "
-                "table mixes the old definition with the new"
+                f"rows built by older SQL in {names} (the SQL of the model or of something "
+                "upstream changed since they were built); this build rebuilds every selected "
+                "model from the whole lake (a full refresh), so no table mixes the old "
+                "definition with the new"
             )
             full_refresh = True
     args = build_args(full_refresh=full_refresh)
