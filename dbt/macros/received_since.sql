@@ -17,16 +17,26 @@
     event instead of none. A table without a receipt column (its columns are a contract that
     dashboards read) may use the latest occurred_at or day it holds: an event is received
     after it occurs, so that is never later than the latest receipt the table has seen, and a
-    lower watermark only re-reads more. -#}
+    lower watermark only re-reads more.
+
+    Read when the model runs (its upstream already built, `this` not yet changed) and written
+    into the SQL as a literal. As a scalar subquery the engine cannot tell how few keys pass
+    it: DuckDB then hashed the whole staging table to join the changed keys against it (0.5 s
+    a fold at 10 M events) instead of probing the staging table with a small key set, whose
+    range it also uses to skip row groups (0.03 to 0.2 s). -#}
 {% macro lookback_start(column) -%}
-    (
-        select
-            coalesce(
-                {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(' ~ column ~ ')') }},
-                cast('1900-01-01' as timestamp)
-            )
-        from {{ this }}
-    )
+    {%- if execute -%}
+        {%- set query -%}
+            select {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(' ~ column ~ ')') }}
+            from {{ this }}
+        {%- endset -%}
+        {%- set latest = run_query(query).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if latest is defined and latest is not none -%}
+        cast('{{ latest }}' as timestamp)
+    {%- else -%}
+        cast('1900-01-01' as timestamp)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- `where` clause restricting `key_column` to the keys received since the last build, or

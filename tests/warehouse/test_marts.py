@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -636,6 +637,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "before": before,
         "raw": home.raw,
         "manifest": root / "target_main" / "manifest.json",
+        "target_main": root / "target_main",
     }
 
 
@@ -795,6 +797,17 @@ def test_incremental_run_equals_full_refresh(built) -> None:
         "select scheduled_minutes, occupied_minutes, public_reply_count from marts.fct_agent_daily "
         "where agent_id = 'A2' and activity_date = '2025-03-10'",
     ) == [(480.0, 120.0, 2)]
+
+
+def test_incremental_folds_get_their_watermark_as_a_literal(built) -> None:
+    # Read from the table when the model ran: as a scalar subquery DuckDB mis-planned the key
+    # lookup (macros/received_since.sql). A read that failed would give 1900 and still pass the
+    # test above, re-reading every event.
+    compiled = built["target_main"] / "compiled" / "servops" / "models" / "intermediate" / "tickets"
+    for model in ("int_ticket_status_intervals_folded", "int_ticket_events_pivoted_to_tickets"):
+        sql = (compiled / f"{model}.sql").read_text()
+        (since,) = re.findall(r"received_at > cast\('([0-9:. -]+)' as timestamp\)", sql)
+        assert dt.datetime.fromisoformat(since) > dt.datetime(2025, 1, 1), model
 
 
 def test_time_travel_rebuilds_the_past(built) -> None:

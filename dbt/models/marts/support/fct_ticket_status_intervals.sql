@@ -14,10 +14,7 @@ changed_tickets as (
 
     select ticket_events.ticket_id
     from {{ ref('stg_lake__ticket_events') }} as ticket_events
-    where ticket_events.received_at > (
-        select {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(last_received_at)') }}
-        from {{ this }}
-    )
+    where ticket_events.received_at > {{ lookback_start('last_received_at') }}
 
 ),
 {% endif %}
