@@ -125,7 +125,12 @@ def cmd_build(args: argparse.Namespace, home: Home) -> None:
         raise CommandError(
             f"the lake at {home.lake} holds no events yet: run `servops simulate` first"
         )
-    _run_job(home, "warehouse_job")
+    run_config = None
+    if args.full_refresh:
+        from dagster_project.defs.warehouse.jobs import FULL_REFRESH_CONFIG
+
+        run_config = FULL_REFRESH_CONFIG
+    _run_job(home, "warehouse_job", run_config)
     print(f"built, tested and published {home.serving_db}")
 
 
@@ -261,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser(
         "build", help="build and test the warehouse from the lake through Dagster, then publish"
+    )
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every incremental model from the whole lake, as the nightly build does "
+        "(a build does so by itself when a model's SQL changed since it was built)",
     )
     build.set_defaults(handler=cmd_build)
 
