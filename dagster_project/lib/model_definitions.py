@@ -124,11 +124,11 @@ def stale_models(
     manifest: Mapping[str, Any],
     recorded: Mapping[str, str],
     selected: Iterable[str],
-    project_vars: str = "",
+    current: Mapping[str, str],
 ) -> list[str]:
     """The incremental models among ``selected`` (unique ids) whose table was not built under
-    their current fingerprint: an incremental build of them would mix two definitions."""
-    current = fingerprints(manifest, project_vars)
+    their ``current`` fingerprint (``fingerprints``): an incremental build of them would mix two
+    definitions."""
     nodes = manifest.get("nodes", {})
     return sorted(
         unique_id
@@ -139,14 +139,11 @@ def stale_models(
 
 
 def record_built(
-    path: Path,
-    manifest: Mapping[str, Any],
-    run_results: Mapping[str, Any],
-    project_vars: str = "",
+    path: Path, current: Mapping[str, str], run_results: Mapping[str, Any]
 ) -> dict[str, str]:
-    """Record the current fingerprint of every model the run built successfully (atomically);
-    the other models keep what was recorded for them. Returns what is recorded now."""
-    current = fingerprints(manifest, project_vars)
+    """Record the ``current`` fingerprint of every model the run built successfully
+    (atomically); the other models keep what was recorded for them. Returns what is recorded
+    now."""
     recorded = read_recorded(path)
     for result in run_results.get("results", []):
         unique_id = result.get("unique_id", "")

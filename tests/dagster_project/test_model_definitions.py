@@ -80,11 +80,11 @@ def test_a_seed_change_reaches_business_minutes_and_a_description_reaches_nothin
 def test_only_selected_incremental_models_built_by_other_sql_are_stale(manifest) -> None:
     current = fingerprints(manifest)
     selected = [TICKETS, "model.servops.fct_support_daily", "model.servops.fct_invoices"]
-    assert stale_models(manifest, current, selected) == []
+    assert stale_models(manifest, current, selected, current) == []
     older = {**current, TICKETS: "older", "model.servops.fct_support_daily": "older"}
     # fct_support_daily is a table: every build rebuilds it whole anyway.
-    assert stale_models(manifest, older, selected) == [TICKETS]
-    assert stale_models(manifest, {}, selected) == [
+    assert stale_models(manifest, older, selected, current) == [TICKETS]
+    assert stale_models(manifest, {}, selected, current) == [
         "model.servops.fct_invoices",
         TICKETS,
     ]

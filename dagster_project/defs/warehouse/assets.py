@@ -26,6 +26,7 @@ from dagster_project.defs.warehouse.build_args import build_args, build_env
 from dagster_project.lib.instance import BUILD_POOL
 from dagster_project.lib.model_definitions import (
     definitions_path,
+    fingerprints,
     project_vars_text,
     read_recorded,
     record_built,
@@ -213,14 +214,14 @@ def selected_unique_ids(context: dg.AssetExecutionContext, manifest: Mapping) ->
 
 
 def needs_full_refresh(
-    context: dg.AssetExecutionContext, home: Home, manifest: Mapping, project_vars: str
+    context: dg.AssetExecutionContext, home: Home, manifest: Mapping, current: Mapping[str, str]
 ) -> list[str]:
     """The selected incremental models whose table in the build copy another definition built
     (model_definitions.py): an incremental build would leave their old rows as they were."""
     if not home.build_db.exists():
         return []  # nothing built yet: every table is created from the whole lake anyway
     recorded = read_recorded(definitions_path(home.build_db))
-    return stale_models(manifest, recorded, selected_unique_ids(context, manifest), project_vars)
+    return stale_models(manifest, recorded, selected_unique_ids(context, manifest), current)
 
 
 @dbt_assets(
@@ -236,10 +237,10 @@ def servops_dbt_models(
     home = Home.resolve()
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
     manifest = current_manifest()
-    project_vars = project_vars_text(DBT_PROJECT_DIR)
+    current = fingerprints(manifest, project_vars_text(DBT_PROJECT_DIR))
     full_refresh = config.full_refresh
     if not full_refresh:
-        stale = needs_full_refresh(context, home, manifest, project_vars)
+        stale = needs_full_refresh(context, home, manifest, current)
         if stale:
             names = ", ".join(unique_id.rsplit(".", 1)[-1] for unique_id in stale)
             context.log.warning(
@@ -260,19 +261,14 @@ def servops_dbt_models(
     launched = time.time()
     yield from invocation.stream()
     keep_dbt_state(home, target)
-    with contextlib.suppress(OSError, ValueError):
-        record_built(
-            definitions_path(home.build_db),
-            manifest,
-            invocation.get_artifact("run_results.json"),
-            project_vars,
-        )
     try:
-        phases = dbt_phases(
-            invocation.get_artifact("run_results.json"), started, launched, time.time()
-        )
+        run_results = invocation.get_artifact("run_results.json")
     except (OSError, ValueError):
-        phases = None
+        run_results = None
+    phases = None
+    if run_results is not None:
+        record_built(definitions_path(home.build_db), current, run_results)
+        phases = dbt_phases(run_results, started, launched, time.time())
     if phases and "startup" in phases:
         # One line the freshness benchmark reads: where the step's seconds went.
         spent = ", ".join(f"{name} {phases[name]:.1f} s" for name in DBT_PHASES)
