@@ -46,6 +46,8 @@ from servops.publish import publish
 NAME = "warehouse"
 # About 10 M events: ~0.58 events per customer and day with the simulator's defaults.
 TEN_MILLION = Scale("10m", customers=47_500, days=366)
+# A company whose one new day is a few dozen events: the daily build's fixed cost.
+FIXED_COST_SCALE = Scale("fixed cost", customers=30, days=30)
 WAREHOUSE_ONLY = ("--exclude", "path:models/planning")
 SLOWEST_MODELS = 8
 # The floor, run in a child process: median wall ms and CPU seconds of argv[2] reads of the lake.
@@ -91,6 +93,8 @@ def run(
     else:
         figures += _simulate(home, scale, bin_dir, env)
     figures += _dbt_figures(home, workdir, env, bin_dir, project_dir, floor_runs)
+    full_less_startup = next(f.value for f in figures if f.metric == "full build less start-up")
+    figures += _fixed_cost_figures(workdir / "fixed_cost", bin_dir, project_dir, full_less_startup)
     # Not timed: the planning models too, so the published warehouse is whole for the
     # dashboards benchmark, which serves it next (their charts read the planning schema).
     subprocess.run(
@@ -186,11 +190,7 @@ def _dbt_figures(
         )
     )
 
-    dbt = [str(bin_dir / "dbt"), "--quiet"]
-    project = [
-        *("--project-dir", str(project_dir), "--profiles-dir", str(project_dir)),
-        *("--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")),
-    ]
+    dbt, project = _dbt_command(workdir, bin_dir, project_dir)
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
     held = _hold_back_last_day(home.raw, workdir / "held_back")
     startup, _, startup_cpu = _measured([*dbt, "ls", *project, "--resource-type", "model"], env)
@@ -231,17 +231,7 @@ def _dbt_figures(
         *_slowest_models(full_results, "full build"),
     ]
 
-    # One new day: put the held-back partitions back and build incrementally with the sensor's
-    # command (dagster_project/defs/warehouse/build_args.py): no unit tests, and the data tests
-    # that can be restricted check the rows received since the new day's first receipt.
-    since = first_received_at(held_file for held_file, _ in held)
-    for held_file, lake_file in held:
-        lake_file.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(held_file, lake_file)
-    daily, daily_peak, daily_cpu = _measured(
-        [*dbt, *build_args(full_refresh=False), *project, *EVERY_STREAM_SELECTION],
-        {**env, **build_env(since)},
-    )
+    daily, daily_peak, daily_cpu = _one_new_day(held, dbt, project, env)
     daily_results = _keep_run_results(workdir, "one_new_day")
     figures += [
         Figure(
@@ -259,6 +249,63 @@ def _dbt_figures(
         *_slowest_models(daily_results, "one new day"),
     ]
     return figures
+
+
+def _dbt_command(workdir: Path, bin_dir: Path, project_dir: Path) -> tuple[list[str], list[str]]:
+    """dbt's executable and options, and the project options of a run in ``workdir``."""
+    project = [
+        *("--project-dir", str(project_dir), "--profiles-dir", str(project_dir)),
+        *("--target-path", str(workdir / "dbt_target"), "--log-path", str(workdir / "dbt_logs")),
+    ]
+    return [str(bin_dir / "dbt"), "--quiet"], project
+
+
+def _one_new_day(
+    held: list[tuple[Path, Path]], dbt: list[str], project: list[str], env: dict[str, str]
+) -> tuple[float, float, float]:
+    """Put the held-back partitions back and build incrementally with the sensor's command
+    (dagster_project/defs/warehouse/build_args.py): no unit tests, and the data tests that can
+    be restricted check the rows received since the new day's first receipt. Returns wall
+    seconds, peak MiB and CPU seconds."""
+    since = first_received_at(held_file for held_file, _ in held)
+    for held_file, lake_file in held:
+        lake_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(held_file, lake_file)
+    return _measured(
+        [*dbt, *build_args(full_refresh=False), *project, *EVERY_STREAM_SELECTION],
+        {**env, **build_env(since)},
+    )
+
+
+def _fixed_cost_figures(
+    workdir: Path, bin_dir: Path, project_dir: Path, full_less_startup: float
+) -> list[Figure]:
+    """The one new day's command at a company so small (FIXED_COST_SCALE) that its SQL has
+    next to nothing to do: what dbt itself spends on the graph's nodes, the part of a daily
+    build that no data size changes."""
+    home = Home(workdir / "home")
+    env = {**os.environ, **home.env()}
+    events = _simulate(home, FIXED_COST_SCALE, bin_dir, env)[0].value
+    dbt, project = _dbt_command(workdir, bin_dir, project_dir)
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    held = _hold_back_last_day(home.raw, workdir / "held_back")
+    subprocess.run(
+        [*dbt, "build", *project, *WAREHOUSE_ONLY], env=env, check=True, stdin=subprocess.DEVNULL
+    )
+    daily, _, daily_cpu = _one_new_day(held, dbt, project, env)
+    nodes = len(_keep_run_results(workdir, "one_new_day"))
+    warm, _, _ = _measured([*dbt, "ls", *project, "--resource-type", "model"], env)
+    return [
+        Figure(
+            NAME,
+            f"one new day at {FIXED_COST_SCALE.customers} customers, less start-up",
+            daily - warm,
+            "s",
+            f"{events:,.0f} events, {nodes} nodes: {(daily - warm) / nodes * 1000:.0f} ms a node; "
+            f"{(daily - warm) / full_less_startup:.0%} of the full build less start-up above; "
+            f"{daily_cpu:.1f} CPU-s",
+        )
+    ]
 
 
 def _keep_run_results(workdir: Path, name: str) -> list[dict]:
