@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dagster_project.defs.warehouse.build_args import (
     EVERY_STREAM_SELECTION,
     first_received_at,
@@ -61,16 +63,13 @@ def test_tests_watermark_is_the_first_receipt_since_the_publish(tmp_path) -> Non
     assert incremental_tests_since(files, 0) == ""
 
 
-def test_every_stream_selection_is_the_sensors(tmp_path) -> None:
-    from dagster_project.definitions import defs
-    from dagster_project.lib.selection import incremental_selection
-
-    keys = incremental_selection(defs.resolve_asset_graph(), STREAMS)
-    sensor_models = {key.path[-1] for key in keys if key.path[0] not in ("warehouse",)}
-
+@pytest.fixture(scope="module")
+def listed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """The models `dbt ls` lists for EVERY_STREAM_SELECTION (one per line), and its log."""
+    tmp_path = tmp_path_factory.mktemp("dbt_ls")
     home = Home(tmp_path / "home")
     project = str(DBT_PROJECT_DIR)
-    listed = subprocess.run(
+    listing = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
             *("--quiet", "ls", *EVERY_STREAM_SELECTION, "--resource-type", "model"),
@@ -82,4 +81,21 @@ def test_every_stream_selection_is_the_sensors(tmp_path) -> None:
         text=True,
         check=True,
     )
-    assert set(listed.stdout.split()) == sensor_models
+    return listing.stdout, tmp_path / "logs" / "dbt.log"
+
+
+def test_every_stream_selection_is_the_sensors(listed: tuple[str, Path]) -> None:
+    from dagster_project.definitions import defs
+    from dagster_project.lib.selection import incremental_selection
+
+    keys = incremental_selection(defs.resolve_asset_graph(), STREAMS)
+    sensor_models = {key.path[-1] for key in keys if key.path[0] not in ("warehouse",)}
+    assert set(listed[0].split()) == sensor_models
+
+
+def test_dbt_sends_no_usage_events(listed: tuple[str, Path]) -> None:
+    """dbt sends usage events to dbt Labs unless told not to (dbt_project.yml's flags): its
+    debug log names each one it sends ("Sending event") and says which setting it ran with."""
+    log = listed[1].read_text()
+    assert "'send_anonymous_usage_stats': 'False'" in log
+    assert "Sending event" not in log
