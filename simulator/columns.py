@@ -80,23 +80,32 @@ def coded(vocabulary: pa.Array, codes: np.ndarray) -> pa.Array:
     same bytes whatever the worker count. 2.9 M events: 0.4 CPU-s of copying strings saved
     here, and about a tenth of the writer's CPU.
     """
-    codes = np.asarray(codes, dtype=np.int64)
-    valid = codes >= 0
+    codes = np.asarray(codes)
     if not (
         pa.types.is_string(vocabulary.type)
         and len(vocabulary) <= SMALL_VOCABULARY
         and vocabulary.null_count == 0
-        and valid.any()
     ):
         return take(vocabulary, codes)
-    used = np.flatnonzero(np.bincount(codes[valid], minlength=len(vocabulary)))
+    # Codes shifted by one, every null to 0: one count gives the values used and the nulls,
+    # and one lookup the indices, without first copying out the valid codes (payload columns
+    # are mostly null). 600,000 codes, 80 % null: 5.6 against 11.8 ms.
+    shifted = np.maximum(codes, NULL, dtype=np.intp)
+    shifted += 1
+    counts = np.bincount(shifted, minlength=len(vocabulary) + 1)
+    nulls = int(counts[0])
+    if nulls == len(codes):
+        return take(vocabulary, codes)
+    used = np.flatnonzero(counts[1:])
     values = vocabulary.take(pa.array(used)).to_pylist()
     distinct = sorted(set(values))
     rank = {value: i for i, value in enumerate(distinct)}
-    remap = np.zeros(len(vocabulary), dtype=np.int32)
-    remap[used] = [rank[value] for value in values]
-    nulls = ~valid
-    indices = pa.array(remap[np.where(valid, codes, used[0])], mask=nulls if nulls.any() else None)
+    remap = np.zeros(len(vocabulary) + 1, dtype=np.int32)
+    remap[used + 1] = [rank[value] for value in values]
+    validity = pa.py_buffer(np.packbits(shifted != 0, bitorder="little")) if nulls else None
+    indices = pa.Array.from_buffers(
+        pa.int32(), len(codes), [validity, pa.py_buffer(remap[shifted])], null_count=nulls
+    )
     return pa.DictionaryArray.from_arrays(indices, pa.array(distinct, pa.string()))
 
 
