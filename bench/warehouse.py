@@ -133,7 +133,22 @@ def _lake_figures(home: Home) -> list[Figure]:
 
 
 def _simulate(home: Home, scale: Scale, bin_dir: Path, env: dict[str, str]) -> list[Figure]:
-    seconds, peak = run_measured(
+    seconds, peak = _run_simulation(home, scale, bin_dir, env)
+    events = _lake_events(home)
+    return [
+        Figure(NAME, "events simulated", events, "events"),
+        Figure(
+            NAME, "simulate", events / seconds, "events/s", f"{seconds:.1f} s wall incl. start-up"
+        ),
+        Figure(NAME, "simulate peak memory", peak, "MiB"),
+    ]
+
+
+def _run_simulation(
+    home: Home, scale: Scale, bin_dir: Path, env: dict[str, str]
+) -> tuple[float, float]:
+    """``servops simulate`` at ``scale`` into ``home``: (wall s, peak MiB)."""
+    return run_measured(
         [
             str(bin_dir / "servops"),
             "--home",
@@ -146,14 +161,6 @@ def _simulate(home: Home, scale: Scale, bin_dir: Path, env: dict[str, str]) -> l
         ],
         env,
     )
-    events = _lake_events(home)
-    return [
-        Figure(NAME, "events simulated", events, "events"),
-        Figure(
-            NAME, "simulate", events / seconds, "events/s", f"{seconds:.1f} s wall incl. start-up"
-        ),
-        Figure(NAME, "simulate peak memory", peak, "MiB"),
-    ]
 
 
 def _measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, float]:
@@ -288,7 +295,7 @@ def _fixed_cost_figures(
     build that no data size changes."""
     home = Home(workdir / "home")
     env = {**os.environ, **home.env()}
-    _simulate(home, FIXED_COST_SCALE, bin_dir, env)
+    _run_simulation(home, FIXED_COST_SCALE, bin_dir, env)
     events = _lake_events(home)
     dbt, project = _dbt_command(workdir, bin_dir, project_dir)
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
