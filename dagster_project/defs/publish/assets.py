@@ -9,7 +9,7 @@ import dagster as dg
 
 from dagster_project.defs.lake.assets import TRANSIENT_RETRY
 from dagster_project.defs.warehouse.assets import servops_dbt_models
-from dagster_project.lib.instance import BUILD_POOL
+from dagster_project.lib.instance import BUILD_POOL, hold_build_copy
 from servops.paths import Home
 from servops.publish import publish
 
@@ -27,7 +27,8 @@ SERVING_KEY = dg.AssetKey(["warehouse", "serving"])
 )
 def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     home = Home.resolve()
-    version = publish(home)
+    with hold_build_copy(home, context.log.info):
+        version = publish(home)
     context.log.info(f"published {version.name} as {home.serving_db}")
     return dg.MaterializeResult(
         metadata={

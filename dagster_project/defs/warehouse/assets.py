@@ -23,7 +23,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from dagster_project.defs.warehouse.build_args import build_args, build_env
-from dagster_project.lib.instance import BUILD_POOL
+from dagster_project.lib.instance import BUILD_POOL, hold_build_copy
 from dagster_project.lib.model_definitions import (
     definitions_path,
     fingerprints,
@@ -235,7 +235,14 @@ def servops_dbt_models(
 ):
     """Builds and tests the selected models into the build copy; nothing here touches serving."""
     home = Home.resolve()
-    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with hold_build_copy(home, context.log.info):
+        yield from _build(context, dbt, config, home)
+
+
+def _build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig, home: Home
+):
+    """The dbt build of ``servops_dbt_models``, its build copy held (``hold_build_copy``)."""
     manifest = current_manifest()
     current = fingerprints(manifest, project_vars_text(DBT_PROJECT_DIR))
     full_refresh = config.full_refresh
