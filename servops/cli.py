@@ -135,10 +135,14 @@ def cmd_build(args: argparse.Namespace, home: Home) -> None:
 
 
 def cmd_publish(args: argparse.Namespace, home: Home) -> None:
-    from servops.publish import PublishError, publish, rollback
+    from servops.publish import PublishError, hold_build_copy, publish, rollback
 
     try:
-        version = rollback(home) if args.rollback else publish(home)
+        if args.rollback:
+            version = rollback(home)
+        else:
+            with hold_build_copy(home, print):
+                version = publish(home)
     except PublishError as error:
         raise CommandError(str(error)) from None
     print(f"serving {version.name} at {home.serving_db}")

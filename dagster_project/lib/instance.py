@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
 
 from servops.paths import Home
 
 # Every op that writes (or publishes from) the build copy runs in this pool; DuckDB allows one
 # writing process per file, so the pool has one slot (and each such op holds
-# ``hold_build_copy``'s lock). dbt's threads inside that op are fine.
+# ``servops.publish.hold_build_copy``'s lock). dbt's threads inside that op are fine.
 BUILD_POOL = "warehouse_build"
 BUILD_POOL_LIMIT = 1
-# The lock file (beside the build copy) that the ops writing the build copy hold while they run.
-BUILD_LOCK_NAME = ".build.lock"
 
 # The queue hands runs to the launcher every few seconds (Dagster's default: 5); each second
 # there is a second of event-to-serving time for a sensor's build.
@@ -71,28 +67,3 @@ def write_instance_settings(home: Home) -> None:
 def set_build_pool_limit(instance) -> None:
     """Make the build pool's limit explicit in the instance (it shows in the UI's Pools tab)."""
     instance.event_log_storage.set_concurrency_slots(BUILD_POOL, BUILD_POOL_LIMIT)
-
-
-@contextlib.contextmanager
-def hold_build_copy(home: Home, log: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the build copy for writing; wait (saying so) while another process holds it.
-
-    The build pool queues the ops that write the build copy and shows them in the UI, but on
-    Dagster's default SQLite storage it can let two ops in at once when their claims coincide
-    (it reads for a free slot and takes it in separate statements, and SQLite ignores
-    ``SELECT ... FOR UPDATE``): in 5 of 36 trials of five processes started together, two ran at
-    once. This lock is the guarantee: an ``flock`` on a file beside the build copy, released
-    when the op ends or its process dies. Each op takes it once (a second ``flock`` from the
-    same process on another handle would wait for itself).
-    """
-    import fcntl
-
-    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with open(home.warehouse_dir / BUILD_LOCK_NAME, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if log is not None:
-                log("another process is writing the build copy: waiting until it is done")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield

@@ -18,7 +18,8 @@ WRITER = textwrap.dedent(
     """
     import sys, time, dagster as dg
     from pathlib import Path
-    from dagster_project.lib.instance import BUILD_POOL, hold_build_copy
+    from dagster_project.lib.instance import BUILD_POOL
+    from servops.publish import hold_build_copy
     from servops.paths import Home
 
     @dg.asset(pool=BUILD_POOL)

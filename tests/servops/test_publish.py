@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import duckdb
 import pytest
 
 from servops.paths import Home
-from servops.publish import KEEP_VERSIONS, PublishError, _version_name, publish, rollback
+from servops.publish import (
+    KEEP_VERSIONS,
+    PublishError,
+    _version_name,
+    hold_build_copy,
+    publish,
+    rollback,
+)
 
 
 def _build(home: Home, answer: int) -> None:
@@ -38,6 +48,26 @@ def test_publish_then_roll_back(tmp_path) -> None:
     assert _served(home) == 1
     with pytest.raises(PublishError, match="no earlier published version"):
         rollback(home)
+
+
+def test_servops_publish_waits_while_the_build_copy_is_held(tmp_path) -> None:
+    """A build (or publish) step holds the build copy: `servops publish` waits, says so, then
+    publishes, never copying a file that is being written."""
+    home = Home(tmp_path)
+    _build(home, 1)
+    env = {**os.environ, "SERVOPS_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "servops.cli", "publish"]
+    with hold_build_copy(home):
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        assert not home.serving_db.exists()
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert "another process is writing the build copy" in output
+    assert _served(home) == 1
 
 
 def test_only_the_last_versions_are_kept(tmp_path) -> None:

@@ -9,9 +9,9 @@ import dagster as dg
 
 from dagster_project.defs.lake.assets import TRANSIENT_RETRY
 from dagster_project.defs.warehouse.assets import servops_dbt_models
-from dagster_project.lib.instance import BUILD_POOL, hold_build_copy
+from dagster_project.lib.instance import BUILD_POOL
 from servops.paths import Home
-from servops.publish import publish
+from servops.publish import hold_build_copy, publish
 
 SERVING_KEY = dg.AssetKey(["warehouse", "serving"])
 

@@ -23,7 +23,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from dagster_project.defs.warehouse.build_args import build_args, build_env
-from dagster_project.lib.instance import BUILD_POOL, hold_build_copy
+from dagster_project.lib.instance import BUILD_POOL
 from dagster_project.lib.model_definitions import (
     definitions_path,
     fingerprints,
@@ -34,6 +34,7 @@ from dagster_project.lib.model_definitions import (
 )
 from dagster_project.lib.translator import ServopsDbtTranslator
 from servops.paths import DBT_PROJECT_DIR, Home
+from servops.publish import hold_build_copy
 
 servops_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
