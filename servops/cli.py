@@ -135,13 +135,20 @@ def cmd_build(args: argparse.Namespace, home: Home) -> None:
 
 
 def cmd_publish(args: argparse.Namespace, home: Home) -> None:
-    from servops.publish import PublishError, hold_build_copy, publish, rollback
+    from servops.publish import (
+        PublishError,
+        check_build_passed,
+        hold_build_copy,
+        publish,
+        rollback,
+    )
 
     try:
         if args.rollback:
             version = rollback(home)
         else:
             with hold_build_copy(home, print):
+                check_build_passed(home)
                 version = publish(home)
     except PublishError as error:
         raise CommandError(str(error)) from None

@@ -1,7 +1,8 @@
 """Publishing: the build copy becomes the serving warehouse in one atomic rename.
 
-Builds write ``build.duckdb``; nobody reads it. Only after a build and its tests pass is a
-checkpointed copy renamed onto ``serving.duckdb``, which Superset and analysts open
+Builds write ``build.duckdb``; nobody reads it. Only after a build and its tests pass (the
+build leaves a mark, ``.build.passed``, which publishing requires) is a checkpointed copy
+renamed onto ``serving.duckdb``, which Superset and analysts open
 read-only. Each published version is also kept (hard-linked, so no extra space) under
 ``versions/`` so that ``servops publish --rollback`` can step back.
 """
@@ -25,6 +26,9 @@ from servops.paths import Home
 KEEP_VERSIONS = 5
 # The lock file beside the build copy, held by whatever writes or publishes it.
 BUILD_LOCK_NAME = ".build.lock"
+# The mark beside the build copy that its last build passed (models and tests): removed as a
+# build starts writing, written when it passed. Publishing requires it.
+PASSED_MARK_NAME = ".build.passed"
 _VERSION_NAME = re.compile(r"^v(?P<stamp>\d{8}T\d{6})-(?P<fraction>\d{9})\.duckdb$")
 
 
@@ -120,6 +124,40 @@ def hold_build_copy(home: Home, log: Callable[[str], None] | None = None) -> Ite
                 log("another process is writing the build copy: waiting until it is done")
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+def _passed_mark(home: Home) -> Path:
+    return home.warehouse_dir / PASSED_MARK_NAME
+
+
+def build_started(home: Home) -> None:
+    """A build is about to write the build copy: until it passes, nothing may publish it."""
+    _passed_mark(home).unlink(missing_ok=True)
+    _fsync_dir(home.warehouse_dir)
+
+
+def build_passed(home: Home) -> None:
+    """The build that last wrote the build copy passed its models and tests."""
+    mark = _passed_mark(home)
+    tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
+    tmp.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+    os.replace(tmp, mark)
+    _fsync_dir(home.warehouse_dir)
+
+
+def check_build_passed(home: Home) -> None:
+    """Refuse (``PublishError``) to publish a build copy whose last build did not pass.
+
+    Builds queue for the build copy one step at a time, not one run at a time: another run's
+    build can write it between a build and its publish. If that build failed (a data test, a
+    model), its tables must not be served, whichever run publishes next.
+    """
+    if home.build_db.exists() and not _passed_mark(home).exists():
+        raise PublishError(
+            f"the last build of {home.build_db} did not pass its models and tests (or is still "
+            "running): nothing was published and the last good warehouse keeps serving; "
+            "run `servops build`"
+        )
 
 
 def publish(home: Home) -> Path:

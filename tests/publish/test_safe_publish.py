@@ -10,8 +10,10 @@ import time
 
 import dagster as dg
 import duckdb
+import pytest
 
 from servops.paths import Home
+from servops.publish import PublishError, check_build_passed
 
 COUNT_SQL = "select count(*) from marts.fct_tickets"
 
@@ -126,9 +128,12 @@ def test_a_failing_dbt_test_publishes_nothing_and_reports_the_failure(own_home, 
         not evaluation.passed and evaluation.asset_key.to_user_string() == "marts/fct_tickets"
         for evaluation in evaluations
     )
-    # Nothing was published: the same versions, the old answers.
+    # Nothing was published: the same versions, the old answers; nor will a later publish
+    # (another run's, or `servops publish`) serve what this build left in the build copy.
     assert sorted(own_home.versions_dir.glob("v*.duckdb")) == versions
     assert _served(own_home) == old
+    with pytest.raises(PublishError, match="did not pass"):
+        check_build_passed(own_home)
     # The run-failure sensor writes one clear line a person can find.
     run = instance.get_run_by_id(result.run_id)
     # (execute_in_process keeps its RUN_FAILURE event out of the result; the step's will do.)

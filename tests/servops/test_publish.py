@@ -15,6 +15,8 @@ from servops.publish import (
     KEEP_VERSIONS,
     PublishError,
     _version_name,
+    build_passed,
+    build_started,
     hold_build_copy,
     publish,
     rollback,
@@ -55,6 +57,7 @@ def test_servops_publish_waits_while_the_build_copy_is_held(tmp_path) -> None:
     publishes, never copying a file that is being written."""
     home = Home(tmp_path)
     _build(home, 1)
+    build_passed(home)
     env = {**os.environ, "SERVOPS_HOME": str(tmp_path)}
     command = [sys.executable, "-m", "servops.cli", "publish"]
     with hold_build_copy(home):
@@ -68,6 +71,29 @@ def test_servops_publish_waits_while_the_build_copy_is_held(tmp_path) -> None:
     assert process.returncode == 0
     assert "another process is writing the build copy" in output
     assert _served(home) == 1
+
+
+def test_servops_publish_refuses_a_build_copy_whose_last_build_did_not_pass(tmp_path) -> None:
+    """Another run's build may write the build copy between a build and its publish; if it
+    failed, its tables are not served, whoever publishes next."""
+    home = Home(tmp_path)
+    _build(home, 1)
+    build_passed(home)
+    env = {**os.environ, "SERVOPS_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "servops.cli", "publish"]
+    subprocess.run(command, env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    build_started(home)
+    _build(home, 2)  # ... and this build never passes
+    refused = subprocess.run(
+        command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert refused.returncode != 0
+    assert "did not pass its models and tests" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert _served(home) == 1
+    build_passed(home)
+    subprocess.run(command, env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    assert _served(home) == 2
 
 
 def test_only_the_last_versions_are_kept(tmp_path) -> None:

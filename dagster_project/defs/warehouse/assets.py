@@ -34,7 +34,7 @@ from dagster_project.lib.model_definitions import (
 )
 from dagster_project.lib.translator import ServopsDbtTranslator
 from servops.paths import DBT_PROJECT_DIR, Home
-from servops.publish import hold_build_copy
+from servops.publish import build_passed, build_started, hold_build_copy
 
 servops_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -264,6 +264,7 @@ def _build(
     started = time.time()
     # dagster-dbt gives dbt this process's environment (no per-call env): set the variable
     # while dbt starts, then put the environment back.
+    build_started(home)
     with _environment(build_env(since)):
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     launched = time.time()
@@ -287,6 +288,7 @@ def _build(
         )
     error = invocation.get_error()
     if error is None:
+        build_passed(home)
         return
     wait = transient_retry_seconds(str(error), context.retry_number)
     if wait is not None:
