@@ -135,21 +135,10 @@ def cmd_build(args: argparse.Namespace, home: Home) -> None:
 
 
 def cmd_publish(args: argparse.Namespace, home: Home) -> None:
-    from servops.publish import (
-        PublishError,
-        check_build_passed,
-        hold_build_copy,
-        publish,
-        rollback,
-    )
+    from servops.publish import PublishError, publish_passed_build, rollback
 
     try:
-        if args.rollback:
-            version = rollback(home)
-        else:
-            with hold_build_copy(home, print):
-                check_build_passed(home)
-                version = publish(home)
+        version = rollback(home) if args.rollback else publish_passed_build(home, print)
     except PublishError as error:
         raise CommandError(str(error)) from None
     print(f"serving {version.name} at {home.serving_db}")

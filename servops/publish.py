@@ -160,6 +160,14 @@ def check_build_passed(home: Home) -> None:
         )
 
 
+def publish_passed_build(home: Home, log: Callable[[str], None] | None = None) -> Path:
+    """Publish the build copy as builds' publishers do: holding it, and only if its last build
+    passed (``check_build_passed``); returns the kept version's path."""
+    with hold_build_copy(home, log):
+        check_build_passed(home)
+        return publish(home)
+
+
 def publish(home: Home) -> Path:
     """Publish the current build copy; returns the kept version's path."""
     if not home.build_db.exists():

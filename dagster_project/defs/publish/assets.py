@@ -11,7 +11,7 @@ from dagster_project.defs.lake.assets import TRANSIENT_RETRY
 from dagster_project.defs.warehouse.assets import servops_dbt_models
 from dagster_project.lib.instance import BUILD_POOL
 from servops.paths import Home
-from servops.publish import check_build_passed, hold_build_copy, publish
+from servops.publish import publish_passed_build
 
 SERVING_KEY = dg.AssetKey(["warehouse", "serving"])
 
@@ -27,9 +27,7 @@ SERVING_KEY = dg.AssetKey(["warehouse", "serving"])
 )
 def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     home = Home.resolve()
-    with hold_build_copy(home, context.log.info):
-        check_build_passed(home)
-        version = publish(home)
+    version = publish_passed_build(home, context.log.info)
     context.log.info(f"published {version.name} as {home.serving_db}")
     return dg.MaterializeResult(
         metadata={

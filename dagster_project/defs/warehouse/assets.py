@@ -262,9 +262,9 @@ def _build(
     since = "" if full_refresh else config.tests_received_since
     target = new_dbt_target(home, context.run.run_id)
     started = time.time()
+    build_started(home)
     # dagster-dbt gives dbt this process's environment (no per-call env): set the variable
     # while dbt starts, then put the environment back.
-    build_started(home)
     with _environment(build_env(since)):
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     launched = time.time()
