@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from servops.events import STREAMS
+from servops.files import fsync_dir
 
 STREAM_SCHEMAS: dict[str, pa.Schema] = {name: stream.schema for name, stream in STREAMS.items()}
 
@@ -91,14 +92,6 @@ def remove_stale_tmp(root: Path, *, recursive: bool = True) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -181,7 +174,7 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _time_ordered(table: pa.Table) -> bool:

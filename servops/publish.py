@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from servops.lake import _fsync_dir
+from servops.files import fsync_dir, write_text_atomic
 from servops.paths import Home
 
 KEEP_VERSIONS = 5
@@ -67,7 +67,7 @@ def _swap_in(home: Home, source: Path) -> None:
     tmp.unlink(missing_ok=True)
     os.link(source, tmp)
     os.replace(tmp, home.serving_db)
-    _fsync_dir(home.warehouse_dir)
+    fsync_dir(home.warehouse_dir)
 
 
 def _version_name(ns: int) -> str:
@@ -133,16 +133,12 @@ def _passed_mark(home: Home) -> Path:
 def build_started(home: Home) -> None:
     """A build is about to write the build copy: until it passes, nothing may publish it."""
     _passed_mark(home).unlink(missing_ok=True)
-    _fsync_dir(home.warehouse_dir)
+    fsync_dir(home.warehouse_dir)
 
 
 def build_passed(home: Home) -> None:
     """The build that last wrote the build copy passed its models and tests."""
-    mark = _passed_mark(home)
-    tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
-    tmp.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
-    os.replace(tmp, mark)
-    _fsync_dir(home.warehouse_dir)
+    write_text_atomic(_passed_mark(home), time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
 
 
 def check_build_passed(home: Home) -> None:
@@ -185,7 +181,7 @@ def publish(home: Home) -> Path:
         dst.flush()
         os.fsync(dst.fileno())
     os.replace(staging, version)
-    _fsync_dir(home.versions_dir)
+    fsync_dir(home.versions_dir)
     _swap_in(home, version)
     for old in _versions(home)[:-KEEP_VERSIONS]:
         old.unlink()

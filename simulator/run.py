@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from servops.files import write_text_atomic
 from servops.lake import batch_files, write_parquet_atomic
 from simulator.columns import money, take, timestamps
 from simulator.config import SimulationConfig
@@ -343,9 +344,7 @@ def _write_chunk(
     target = inbox / f"{batch}.jsonl"
     if lines:
         inbox.mkdir(parents=True, exist_ok=True)
-        tmp = inbox / f".{batch}.jsonl.{os.getpid()}.tmp"
-        tmp.write_text("\n".join(lines) + "\n")
-        os.replace(tmp, target)
+        write_text_atomic(target, "\n".join(lines) + "\n")
     else:
         target.unlink(missing_ok=True)
     return summary

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from servops.files import write_text_atomic
 from servops.paths import Home
 
 # Every op that writes (or publishes from) the build copy runs in this pool; DuckDB allows one
@@ -57,9 +56,7 @@ def write_instance_settings(home: Home) -> None:
         text = settings.read_text() if settings.exists() else ""
         persons_own = "concurrency:" in text and not text.startswith(WRITTEN_BY_SERVOPS)
         if not persons_own and text != DAGSTER_YAML:
-            tmp = settings.with_name(f".dagster.yaml.{os.getpid()}.tmp")
-            tmp.write_text(DAGSTER_YAML)
-            os.replace(tmp, settings)
+            write_text_atomic(settings, DAGSTER_YAML)
         with dg.DagsterInstance.from_config(str(home.dagster_home)):
             pass
 

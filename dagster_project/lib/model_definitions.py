@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from servops.files import write_text_atomic
 
 # What of a node's config changes the rows it builds (its materialization and keys, its hooks,
 # its contract); descriptions, tags and meta do not.
@@ -150,7 +151,5 @@ def record_built(
         if result.get("status") == "success" and unique_id in current:
             recorded[unique_id] = current[unique_id]
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
-    os.replace(staging, path)
+    write_text_atomic(path, json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     return recorded
