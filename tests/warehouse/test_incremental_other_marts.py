@@ -55,8 +55,9 @@ LATE = "2025-04-20 00:00:00"
 
 
 def write_more_first_events(raw: Path) -> None:
-    """Beside the first lake: a macro on T3, and chat K3 answered by A3, an agent no agent
-    event names yet (so K3 has no team)."""
+    """Beside the first lake: a macro on T3, T4 of C3 (on S3's starter plan when created, and
+    received before the incremental build's look-back; no later event names it), and chat K3
+    answered by A3, an agent no agent event names yet (so K3 has no team)."""
     _write(
         raw,
         "ticket",
@@ -67,7 +68,17 @@ def write_more_first_events(raw: Path) -> None:
                 "2025-03-10 13:00:00",
                 macro_id="M1",
                 agent_id="A1",
-            )
+            ),
+            _ticket(
+                "T4",
+                "ticket.created",
+                "2025-03-06 12:00:00",
+                customer_id="C3",
+                team_id="billing",
+                priority="normal",
+                status="new",
+                channel="email",
+            ),
         ],
         "c1",
     )
@@ -114,6 +125,15 @@ def write_late_events(raw: Path) -> None:
                 "subscription_id": "S3",
                 "plan_id": "enterprise",
                 "mrr_amount_eur": "800.00",
+            },
+            # S3 upgraded the morning T4 was created: only the plan of tickets created since
+            # changes, and T4 has no new event of its own to be rebuilt by.
+            {
+                "event_type": "subscription.upgraded",
+                "occurred_at": "2025-03-06 00:00:00",
+                "subscription_id": "S3",
+                "plan_id": "growth",
+                "mrr_amount_eur": "80.00",
             },
             # A late refund of I1, and I2 seen only paid: its customer comes from S3's start.
             {
@@ -292,3 +312,8 @@ def test_late_events_reached_the_marts(built) -> None:
         "select action_type, plan_id, is_automatic_resolution from marts.fct_automation_actions "
         "where ticket_id = 'T3' order by 1",
     ) == [("macro", "enterprise", False), ("rule", "enterprise", True)]
+    assert _rows(
+        database,
+        "select plan_id, first_reply_target_business_minutes from marts.fct_tickets "
+        "where ticket_id = 'T4'",
+    ) == [("growth", 480)]

@@ -64,6 +64,7 @@ carried as (
         event_type,
         effective_at,
         event_order,
+        received_at,
         max(received_at) over (partition by subscription_id) as last_received_at,
         last_value(customer_id ignore nulls) over (
             partition by subscription_id
@@ -107,6 +108,7 @@ final as (
             ),
             0
         ) as mrr_change_amount_eur,
+        received_at,
         last_received_at
     from carried
 

@@ -1,12 +1,15 @@
 {#- Incremental on received_at: a run rebuilds, from all their events, the tickets with an
     event received since the table's latest receipt less a look-back (var
     incremental_lookback_hours; for events written while the last build ran), plus the
-    tickets of customers with billing events received since then (their SLA plan may
-    change). Late and redelivered events carry a new received_at, so they are picked up
-    whatever their occurred_at, and the rebuilt rows equal a full refresh. A change to the
-    seeds (schedules, holidays, SLA policies) needs --full-refresh. -#}
+    tickets whose plan at creation may have changed: those of a customer created at or after
+    the start of a subscription period received since then. A period's event only changes
+    the plan from when it takes effect (the fold orders by that instant), so a ticket
+    created before it keeps its plan; a day's renewals touch none of the year's earlier
+    tickets, where rebuilding every ticket of each customer billed that day rebuilt four
+    times as many. Late and redelivered events carry a new received_at, so they are picked
+    up whatever their occurred_at, and the rebuilt rows equal a full refresh. A change to
+    the seeds (schedules, holidays, SLA policies) needs --full-refresh. -#}
 -- depends_on: {{ ref('stg_lake__ticket_events') }}
--- depends_on: {{ ref('stg_lake__billing_events') }}
 {#- The assignment history and business minutes are read for the rebuilt tickets only:
     DuckDB does not push the ticket filter through the ownership aggregate, and a
     whole-table aggregate costs seconds at 10 M events. -#}
@@ -26,6 +29,23 @@ watermark as (
 
 ),
 
+-- Per customer, from when a ticket's plan may have changed: the earliest start of a
+-- subscription period received since the watermark (for every customer of the
+-- subscription's periods, should an event lack its customer).
+changed_plans_from as (
+
+    select
+        subscription_periods.customer_id,
+        min(new_periods.valid_from_at) as changed_from_at
+    from {{ ref('int_subscription_periods_folded') }} as new_periods
+    inner join {{ ref('int_subscription_periods_folded') }} as subscription_periods
+        on new_periods.subscription_id = subscription_periods.subscription_id
+    cross join watermark
+    where new_periods.received_at > watermark.since_at
+    group by subscription_periods.customer_id
+
+),
+
 changed_tickets as (
 
     select ticket_events.ticket_id
@@ -37,10 +57,10 @@ changed_tickets as (
 
     select all_tickets.ticket_id
     from {{ ref('int_ticket_events_pivoted_to_tickets') }} as all_tickets
-    inner join {{ ref('stg_lake__billing_events') }} as billing_events
-        on all_tickets.customer_id = billing_events.customer_id
-    cross join watermark
-    where billing_events.received_at > watermark.since_at
+    inner join changed_plans_from
+        on
+            all_tickets.customer_id = changed_plans_from.customer_id
+            and all_tickets.created_at >= changed_plans_from.changed_from_at
 
 ),
 {% endif %}
