@@ -2,8 +2,7 @@
 after late events that reach them: a late payment and refund, a subscription change in an
 earlier month, a late survey response, a redelivered survey response and chat event, a late
 assignment before a rating, a late hire that gives a chat its team, a late plan change
-under a ticket with automation and under a ticket no new event names. Apart, billing reaching
-a new month: every customer with MRR gets the month's row, though no new event names it.
+under a ticket with automation, and a late cancellation in a subscription's first month.
 
 The method of test_marts.py::test_incremental_run_equals_full_refresh, on its hand-made lake
 plus the events below: a first build, then the late batches, then an incremental build beside
@@ -57,9 +56,9 @@ LATE = "2025-04-20 00:00:00"
 
 def write_more_first_events(raw: Path) -> None:
     """Beside the first lake: a macro on T3, T4 of C3 (on S3's starter plan when created, and
-    received before the incremental build's look-back; no later event names it), C4's
-    subscription S4 (no later event names it), and chat K3 answered by A3, an agent no agent
-    event names yet (so K3 has no team)."""
+    received before the incremental build's look-back; no later event names it), C5's
+    subscription S5, and chat K3 answered by A3, an agent no agent event names yet (so K3 has
+    no team)."""
     _write(
         raw,
         "ticket",
@@ -91,8 +90,8 @@ def write_more_first_events(raw: Path) -> None:
             {
                 "event_type": "subscription.started",
                 "occurred_at": "2025-02-03 00:00:00",
-                "customer_id": "C4",
-                "subscription_id": "S4",
+                "customer_id": "C5",
+                "subscription_id": "S5",
                 "plan_id": "starter",
                 "billing_period": "monthly",
                 "mrr_amount_eur": "49.00",
@@ -152,6 +151,13 @@ def write_late_events(raw: Path) -> None:
                 "subscription_id": "S3",
                 "plan_id": "growth",
                 "mrr_amount_eur": "80.00",
+            },
+            # S5 cancelled in its first month: C5 never has MRR at a month's end, so no
+            # monthly MRR rows, though the first build gave it rows from February.
+            {
+                "event_type": "subscription.cancelled",
+                "occurred_at": "2025-02-10 00:00:00",
+                "subscription_id": "S5",
             },
             # A late refund of I1, and I2 seen only paid: its customer comes from S3's start.
             {
@@ -315,7 +321,9 @@ def test_late_events_reached_the_marts(built) -> None:
         "select mrr_amount, mrr_movement from marts.fct_mrr_monthly "
         "where customer_id = 'C1' and month_start_date = '2025-02-01'",
     ) == [(500, "expansion")]
-
+    assert _rows(
+        database, "select count(*) from marts.fct_mrr_monthly where customer_id = 'C5'"
+    ) == [(0,)]
     assert _rows(
         database,
         "select response_id, agent_id, score from marts.fct_survey_responses "
@@ -336,53 +344,3 @@ def test_late_events_reached_the_marts(built) -> None:
         "select plan_id, first_reply_target_business_minutes from marts.fct_tickets "
         "where ticket_id = 'T4'",
     ) == [("growth", 480)]
-
-
-def write_a_new_month(raw: Path) -> None:
-    """Billing reaches May: a renewal naming no amount, so no customer's MRR changes."""
-    _write(
-        raw,
-        "billing",
-        [
-            {
-                "event_type": "subscription.renewed",
-                "occurred_at": "2025-05-01 00:00:00",
-                "subscription_id": "S1",
-                "period_end_at": "2025-06-01 00:00:00",
-            }
-        ],
-        "d1",
-        received_at="2025-05-01 00:05:00",
-    )
-
-
-def test_a_new_month_reaches_every_customer(tmp_path: Path) -> None:
-    """fct_mrr_monthly keeps the customers no new event names, until billing reaches a month
-    past its last: then each customer with MRR gets the month's row, as in a full build."""
-    home = Home(tmp_path / "home")
-    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    incremental, full = (home.warehouse_dir / f"{name}.duckdb" for name in ("inc", "full"))
-    mrr_only = (
-        "--select",
-        "+fct_mrr_monthly",
-        "--exclude",
-        "resource_type:test",
-        "resource_type:unit_test",
-    )
-    write_first_lake(home.raw)
-    write_more_first_events(home.raw)
-    _dbt(home, incremental, tmp_path / "target_inc", "build", *mrr_only)
-    write_a_new_month(home.raw)
-    _dbt_parallel(
-        (home, incremental, tmp_path / "target_inc", "build", *mrr_only),
-        (home, full, tmp_path / "target_full", "build", *mrr_only),
-    )
-    with duckdb.connect() as connection:
-        connection.execute(f"attach '{incremental}' as incremental (read_only)")
-        connection.execute(f"attach '{full}' as full_build (read_only)")
-        assert rows_differing(connection, "marts.fct_mrr_monthly") == 0
-    assert _rows(
-        incremental,
-        "select customer_id, mrr_amount, mrr_movement from marts.fct_mrr_monthly "
-        "where month_start_date = '2025-05-01' order by 1",
-    ) == [("C1", 799, "unchanged"), ("C3", 60, "unchanged"), ("C4", 49, "unchanged")]

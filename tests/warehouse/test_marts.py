@@ -37,7 +37,6 @@ INCREMENTAL_MODELS = (
     "int_conversation_events_pivoted_to_conversations",
     "int_subscription_periods_folded",
     "int_customer_mrr_intervals_folded",
-    "fct_mrr_monthly",
     "fct_invoices",
     "fct_survey_responses",
     "fct_conversations",
