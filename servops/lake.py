@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from servops.events import STREAMS
-from servops.files import fsync_dir
+from servops.files import atomic_file
 
 STREAM_SCHEMAS: dict[str, pa.Schema] = {name: stream.schema for name, stream in STREAMS.items()}
 
@@ -155,7 +155,6 @@ def stores_arrow_schema(schema: pa.Schema) -> bool:
 def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     """Write ``table`` to ``target`` so that readers see the whole file or none of it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     options = {
         **(SMALL_FILE_OPTIONS if table.num_rows < SMALL_FILE_ROWS else PARQUET_OPTIONS),
         "use_dictionary": dictionary_columns(table.schema),
@@ -163,18 +162,11 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         "write_statistics": statistics_columns(table.schema),
         "store_schema": stores_arrow_schema(table.schema),
     }
-    try:
-        with open(tmp, "wb") as handle:
-            pq.write_table(table, handle, **options)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_file(target) as handle:
+        pq.write_table(table, handle, **options)
         pause = float(os.environ.get(PAUSE_BEFORE_RENAME_ENV) or 0)
         if pause:
             time.sleep(pause)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(target.parent)
 
 
 def _time_ordered(table: pa.Table) -> bool:

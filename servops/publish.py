@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from servops.files import fsync_dir, write_text_atomic
+from servops.files import atomic_file, fsync_dir, write_text_atomic
 from servops.paths import Home
 
 KEEP_VERSIONS = 5
@@ -175,13 +175,8 @@ def publish(home: Home) -> Path:
         connection.execute("checkpoint")
     home.versions_dir.mkdir(parents=True, exist_ok=True)
     version = home.versions_dir / _next_version_name(home)
-    staging = version.with_name(f".{version.name}.tmp")
-    with open(home.build_db, "rb") as src, open(staging, "wb") as dst:
+    with open(home.build_db, "rb") as src, atomic_file(version) as dst:
         shutil.copyfileobj(src, dst, length=16 * 1024 * 1024)
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(staging, version)
-    fsync_dir(home.versions_dir)
     _swap_in(home, version)
     for old in _versions(home)[:-KEEP_VERSIONS]:
         old.unlink()

@@ -33,6 +33,7 @@ from dagster_project.lib.model_definitions import (
     stale_models,
 )
 from dagster_project.lib.translator import ServopsDbtTranslator
+from servops.files import atomic_file
 from servops.paths import DBT_PROJECT_DIR, Home
 from servops.publish import build_passed, build_started, hold_build_copy
 
@@ -132,9 +133,9 @@ def keep_dbt_state(home: Home, target: Path) -> None:
     targets = dbt_targets_dir(home)
     produced = target / PARTIAL_PARSE
     if produced.exists():
-        staging = targets / f".{PARTIAL_PARSE}.{os.getpid()}.tmp"
-        shutil.copyfile(produced, staging)
-        os.replace(staging, targets / PARTIAL_PARSE)  # atomic: a concurrent run reads old or new
+        # Atomic: a concurrent run reads the old state or the new one.
+        with open(produced, "rb") as src, atomic_file(targets / PARTIAL_PARSE) as dst:
+            shutil.copyfileobj(src, dst)
     runs = sorted(path for path in targets.iterdir() if path.is_dir())
     for old in runs[:-KEPT_DBT_TARGETS]:
         shutil.rmtree(old, ignore_errors=True)
