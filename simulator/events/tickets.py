@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICROS
 from simulator.columns import EventRows, id_array, strings, timestamps
@@ -66,13 +67,18 @@ SURVEY_COMMENTS = (
 STATUS = {name: i for i, name in enumerate(TICKET_STATUSES)}
 AUTHOR = {name: i for i, name in enumerate(AUTHOR_TYPES)}
 # Marks on kept rows, to compute the truth from exactly the emitted events.
-REPLY, SOLVE, REOPEN = 1, 2, 3
+REPLY, SOLVE, REOPEN, ESCALATE = 1, 2, 3, 4
 
 TRUTH_SCHEMA = pa.schema(
     [
         ("ticket_id", pa.string()),
+        # The team a ticket was created for, and when an escalation moved it to support_t2
+        # (null: never): the owners whose business hours its business minutes count.
+        ("team_id", pa.string()),
+        ("escalated_at", UTC_MICROS),
         ("created_at", UTC_MICROS),
         ("first_replied_at", UTC_MICROS),
+        ("first_solved_at", UTC_MICROS),
         ("solved_at", UTC_MICROS),
         ("public_agent_reply_count", pa.int32()),
         ("first_reply_calendar_minutes", pa.float64()),
@@ -303,6 +309,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         "ticket.escalated",
         escalated,
         escalated_at,
+        ESCALATE,
         team_id=T2,
         previous_team_id=T1,
         escalation_tier=2,
@@ -496,6 +503,11 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     np.minimum.at(first, owner_of[mark == REPLY], at[mark == REPLY])
     last_solve = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last_solve, owner_of[mark == SOLVE], at[mark == SOLVE])
+    first_solve = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_solve, owner_of[mark == SOLVE], at[mark == SOLVE])
+    moved = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(moved, owner_of[mark == ESCALATE], at[mark == ESCALATE])
+    has_moved = moved < np.iinfo(np.int64).max
     reply_count = np.bincount(owner_of[mark == REPLY], minlength=n).astype(np.int32)
     reopen_count = np.bincount(owner_of[mark == REOPEN], minlength=n).astype(np.int32)
     has_reply = first < np.iinfo(np.int64).max
@@ -504,8 +516,11 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     truth = pa.table(
         {
             "ticket_id": ids,
+            "team_id": pc.take(VOCAB["team_id"], pa.array(team)),
+            "escalated_at": timestamps(np.where(has_moved, moved, 0), ~has_moved),
             "created_at": timestamps(created),
             "first_replied_at": timestamps(np.where(has_reply, first, 0), ~has_reply),
+            "first_solved_at": timestamps(np.where(is_solved, first_solve, 0), ~is_solved),
             "solved_at": timestamps(np.where(is_solved, last_solve, 0), ~is_solved),
             "public_agent_reply_count": pa.array(reply_count),
             "first_reply_calendar_minutes": pa.array((first - created) / 60.0, mask=~has_reply),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
 import duckdb
 import pytest
 
-from servops.paths import Home
+from servops.paths import SEEDS_DIR, Home
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,89 @@ def test_fct_tickets_matches_the_simulated_truth(warehouse, published_home: Home
         """
     ).fetchone()
     assert differences == (0, 0, 0, 0, 0)
+
+
+class BusinessHours:
+    """The seeds' business hours (seeds/team_schedules.csv, seeds/holidays.csv), walked day by
+    day with zoneinfo: a reference written apart from the warehouse's SQL (a spine of local
+    days and running sums of business seconds, int_team_business_days_spined), so the two
+    agree only if both follow the documented rule."""
+
+    def __init__(self) -> None:
+        with open(SEEDS_DIR / "holidays.csv", newline="") as file:
+            holidays = defaultdict(set)
+            for row in csv.DictReader(file):
+                holidays[row["holiday_calendar"]].add(dt.date.fromisoformat(row["holiday_date"]))
+        self.hours: dict[str, dict[int, tuple[dt.time, dt.time]]] = defaultdict(dict)
+        self.zone: dict[str, ZoneInfo] = {}
+        self.holidays: dict[str, set[dt.date]] = {}
+        with open(SEEDS_DIR / "team_schedules.csv", newline="") as file:
+            for row in csv.DictReader(file):
+                team = row["team_id"]
+                self.hours[team][int(row["iso_day_of_week"])] = (
+                    dt.time.fromisoformat(row["start_time"]),
+                    dt.time.fromisoformat(row["end_time"]),
+                )
+                self.zone[team] = ZoneInfo(row["time_zone"])
+                self.holidays[team] = holidays[row["holiday_calendar"]]
+
+    def seconds(self, team: str, start: dt.datetime, end: dt.datetime) -> int:
+        """Seconds of [start, end) (aware datetimes) in ``team``'s business hours; a team
+        without rows of its own keeps the default schedule."""
+        team = team if team in self.hours else "default"
+        zone, total = self.zone[team], 0
+        day = start.astimezone(zone).date()
+        while day <= end.astimezone(zone).date():
+            hours = self.hours[team].get(day.isoweekday())
+            if hours and day not in self.holidays[team]:
+                opens = dt.datetime.combine(day, hours[0], zone)
+                closes = dt.datetime.combine(day, hours[1], zone)
+                total += max(0, int((min(end, closes) - max(start, opens)).total_seconds()))
+            day += dt.timedelta(days=1)
+        return total
+
+
+def test_business_minutes_match_a_reference_calendar(warehouse, published_home: Home) -> None:
+    # Every ticket's business minutes to its first reply, first and last solve, from the
+    # simulator's truth (its team, the escalation that moved it, its milestones) and the
+    # reference above: each owner counts its own hours while it holds the ticket. The
+    # fixture's window spans weekends, the move to summer time (2025-03-30) and escalations.
+    hours = BusinessHours()
+    rows = warehouse.execute(
+        f"""
+        select
+            truth.ticket_id, truth.team_id, truth.escalated_at, truth.created_at,
+            truth.first_replied_at, truth.first_solved_at, truth.solved_at,
+            fct.first_reply_business_minutes, fct.first_resolution_business_minutes,
+            fct.full_resolution_business_minutes
+        from {_truth(published_home)} as truth
+        inner join marts.fct_tickets as fct using (ticket_id)
+        """
+    ).fetchall()
+    names = ("first reply", "first solve", "last solve")
+    wrong, escalated, measured = [], 0, 0
+    for ticket, team, moved, created, *milestones_and_figures in rows:
+        milestones, figures = milestones_and_figures[:3], milestones_and_figures[3:]
+        owners = [(team, created, moved)] + ([("support_t2", moved, None)] if moved else [])
+        escalated += moved is not None
+        for name, milestone, figure in zip(names, milestones, figures, strict=True):
+            expected = None
+            if milestone is not None:
+                measured += 1
+                expected = (
+                    sum(
+                        hours.seconds(owner, start, min(milestone, end or milestone))
+                        for owner, start, end in owners
+                        if milestone > start
+                    )
+                    / 60
+                )
+            if (figure is None) != (expected is None) or (
+                figure is not None and abs(figure - expected) > 1e-6
+            ):
+                wrong.append(f"{ticket} {name}: {figure} business minutes, reference {expected}")
+    assert measured > 500 and escalated > 5, (measured, escalated)
+    assert not wrong, "\n".join(wrong[:10])
 
 
 def test_redelivered_events_are_counted_once(warehouse, published_home: Home) -> None:
