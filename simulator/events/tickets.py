@@ -76,6 +76,8 @@ TRUTH_SCHEMA = pa.schema(
         # (null: never): the owners whose business hours its business minutes count.
         ("team_id", pa.string()),
         ("escalated_at", UTC_MICROS),
+        # The priority at creation, which picks the SLA targets.
+        ("priority", pa.string()),
         ("created_at", UTC_MICROS),
         ("first_replied_at", UTC_MICROS),
         ("first_solved_at", UTC_MICROS),
@@ -518,6 +520,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
             "ticket_id": ids,
             "team_id": pc.take(VOCAB["team_id"], pa.array(team)),
             "escalated_at": timestamps(np.where(has_moved, moved, 0), ~has_moved),
+            "priority": pc.take(VOCAB["priority"], pa.array(priority)),
             "created_at": timestamps(created),
             "first_replied_at": timestamps(np.where(has_reply, first, 0), ~has_reply),
             "first_solved_at": timestamps(np.where(is_solved, first_solve, 0), ~is_solved),

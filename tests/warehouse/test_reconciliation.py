@@ -97,18 +97,43 @@ class BusinessHours:
             day += dt.timedelta(days=1)
         return total
 
+    def minutes_held(self, owners, until: dt.datetime | None) -> float | None:
+        """Business minutes from the first owner's start to ``until`` (None: not reached),
+        each (team, start, end) owner counting its own hours while it held the ticket."""
+        if until is None:
+            return None
+        return (
+            sum(
+                self.seconds(team, start, min(until, end or until))
+                for team, start, end in owners
+                if until > start
+            )
+            / 60
+        )
+
 
 def test_business_minutes_match_a_reference_calendar(warehouse, published_home: Home) -> None:
     # Every ticket's business minutes to its first reply, first and last solve, from the
     # simulator's truth (its team, the escalation that moved it, its milestones) and the
     # reference above: each owner counts its own hours while it holds the ticket. The
     # fixture's window spans weekends, the move to summer time (2025-03-30) and escalations.
+    # Then the SLA verdicts: the targets (seeds/sla_policies.csv) of the truth's priority at
+    # creation and the plan the warehouse found at creation, against the reference minutes.
     hours = BusinessHours()
+    with open(SEEDS_DIR / "sla_policies.csv", newline="") as file:
+        targets = {
+            (row["priority"], row["plan_id"]): (
+                int(row["first_reply_target_business_minutes"]),
+                int(row["resolution_target_business_minutes"]),
+            )
+            for row in csv.DictReader(file)
+        }
     rows = warehouse.execute(
         f"""
         select
-            truth.ticket_id, truth.team_id, truth.escalated_at, truth.created_at,
-            truth.first_replied_at, truth.first_solved_at, truth.solved_at,
+            truth.ticket_id, truth.team_id, truth.escalated_at, truth.priority, fct.plan_id,
+            fct.is_first_reply_sla_breached, fct.is_resolution_sla_breached, fct.is_sla_breached,
+            truth.created_at, truth.first_replied_at, truth.first_solved_at, truth.solved_at,
             fct.first_reply_business_minutes, fct.first_resolution_business_minutes,
             fct.full_resolution_business_minutes
         from {_truth(published_home)} as truth
@@ -116,28 +141,36 @@ def test_business_minutes_match_a_reference_calendar(warehouse, published_home: 
         """
     ).fetchall()
     names = ("first reply", "first solve", "last solve")
-    wrong, escalated, measured = [], 0, 0
-    for ticket, team, moved, created, *milestones_and_figures in rows:
-        milestones, figures = milestones_and_figures[:3], milestones_and_figures[3:]
+    wrong, escalated, measured, breaches = [], 0, 0, 0
+    for ticket, team, moved, priority, plan, *rest in rows:
+        verdicts, created, milestones, figures = rest[:3], rest[3], rest[4:7], rest[7:]
         owners = [(team, created, moved)] + ([("support_t2", moved, None)] if moved else [])
         escalated += moved is not None
-        for name, milestone, figure in zip(names, milestones, figures, strict=True):
-            expected = None
-            if milestone is not None:
-                measured += 1
-                expected = (
-                    sum(
-                        hours.seconds(owner, start, min(milestone, end or milestone))
-                        for owner, start, end in owners
-                        if milestone > start
-                    )
-                    / 60
-                )
+        measured += sum(milestone is not None for milestone in milestones)
+        reference = [hours.minutes_held(owners, milestone) for milestone in milestones]
+        for name, figure, expected in zip(names, figures, reference, strict=True):
             if (figure is None) != (expected is None) or (
                 figure is not None and abs(figure - expected) > 1e-6
             ):
                 wrong.append(f"{ticket} {name}: {figure} business minutes, reference {expected}")
+        if (priority, plan) not in targets:
+            wrong.append(f"{ticket}: no SLA policy for priority {priority}, plan {plan}")
+            continue
+        reply, resolution = reference[0], reference[2]
+        reply_breached = None if reply is None else reply > targets[priority, plan][0]
+        resolution_breached = (
+            None if resolution is None else resolution > targets[priority, plan][1]
+        )
+        expected_verdicts = (
+            reply_breached,
+            resolution_breached,
+            bool(reply_breached) or bool(resolution_breached),
+        )
+        breaches += expected_verdicts[2]
+        if tuple(verdicts) != expected_verdicts:
+            wrong.append(f"{ticket} SLA breached {verdicts}, reference {expected_verdicts}")
     assert measured > 500 and escalated > 5, (measured, escalated)
+    assert 0 < breaches < len(rows), breaches
     assert not wrong, "\n".join(wrong[:10])
 
 
