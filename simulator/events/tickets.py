@@ -87,8 +87,20 @@ TRUTH_SCHEMA = pa.schema(
         ("full_resolution_calendar_minutes", pa.float64()),
         ("reopen_count", pa.int32()),
         ("is_one_touch", pa.bool_()),
+        # Minutes in each status group up to the last solve (null while unsolved).
+        ("requester_wait_calendar_minutes", pa.float64()),
+        ("agent_work_calendar_minutes", pa.float64()),
+        ("agent_wait_calendar_minutes", pa.float64()),
+        ("on_hold_calendar_minutes", pa.float64()),
     ]
 )
+# The statuses each of those measures counts.
+STATUS_MEASURES = {
+    "requester_wait_calendar_minutes": ("new", "open", "on_hold"),
+    "agent_work_calendar_minutes": ("new", "open"),
+    "agent_wait_calendar_minutes": ("pending",),
+    "on_hold_calendar_minutes": ("on_hold",),
+}
 VOCAB = {
     "team_id": strings(TEAMS),
     "previous_team_id": strings(TEAMS),
@@ -110,6 +122,28 @@ def _minutes(rng: np.random.Generator, median: np.ndarray | float, size: int) ->
     """Log-normal durations in whole seconds, at least one minute."""
     draws = rng.lognormal(mean=np.log(median), sigma=1.0, size=size) * 60.0
     return np.maximum(60, draws.astype(np.int64))
+
+
+def _status_minutes(
+    owner_of: np.ndarray, at: np.ndarray, status: np.ndarray, last_solve: np.ndarray, n: int
+) -> dict[str, np.ndarray]:
+    """Minutes each ticket spent in each STATUS_MEASURES group before its last solve, from its
+    emitted events that set a status (ticket.created sets new): each status lasts until the
+    ticket's next such event."""
+    sets = np.flatnonzero(status >= 0)
+    order = sets[np.lexsort((at[sets], owner_of[sets]))]
+    ticket, start, state = owner_of[order], at[order], status[order]
+    same_ticket_next = np.append(ticket[1:] == ticket[:-1], False)
+    until = last_solve[ticket]
+    end = np.where(same_ticket_next, np.append(start[1:], 0), until)
+    seconds = np.maximum(0, np.minimum(end, until) - start)
+    return {
+        name: np.bincount(
+            ticket, weights=seconds * np.isin(state, [STATUS[s] for s in statuses]), minlength=n
+        )
+        / 60.0
+        for name, statuses in STATUS_MEASURES.items()
+    }
 
 
 def pick_agents(
@@ -514,6 +548,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     reopen_count = np.bincount(owner_of[mark == REOPEN], minlength=n).astype(np.int32)
     has_reply = first < np.iinfo(np.int64).max
     is_solved = last_solve >= 0
+    status_minutes = _status_minutes(owner_of, at, cols.get("status", empty), last_solve, n)
     ids = ticket_ids(day_index, n)
     truth = pa.table(
         {
@@ -532,6 +567,9 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
             ),
             "reopen_count": pa.array(reopen_count),
             "is_one_touch": pa.array(is_solved & (reply_count <= 1)),
+            **{
+                name: pa.array(minutes, mask=~is_solved) for name, minutes in status_minutes.items()
+            },
         },
         schema=TRUTH_SCHEMA,
     )

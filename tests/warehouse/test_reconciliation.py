@@ -229,6 +229,34 @@ def test_ticket_reopens_and_one_touch_match_the_truth(warehouse, published_home:
     assert differences[3] > 0, "the fixture's company reopens some tickets"
 
 
+def test_status_times_match_the_truth(warehouse, published_home: Home) -> None:
+    # Requester wait (new, open, on hold), agent work (new, open), agent wait (pending) and
+    # on-hold minutes up to the last solve, as the simulator's status timeline had them.
+    measures = (
+        "requester_wait_calendar_minutes",
+        "agent_work_calendar_minutes",
+        "agent_wait_calendar_minutes",
+        "on_hold_calendar_minutes",
+    )
+    mismatches = ", ".join(
+        f"count(*) filter (where (fct.{m} is null) != (truth.{m} is null) "
+        f"or abs(fct.{m} - truth.{m}) >= 1e-6)"
+        for m in measures
+    )
+    differences = warehouse.execute(
+        f"""
+        select
+            {mismatches},
+            count(*) filter (where truth.agent_wait_calendar_minutes > 0),
+            count(*) filter (where truth.on_hold_calendar_minutes > 0)
+        from marts.fct_tickets as fct
+        inner join {_truth(published_home)} as truth using (ticket_id)
+        """
+    ).fetchone()
+    assert differences[:4] == (0, 0, 0, 0), dict(zip(measures, differences, strict=False))
+    assert min(differences[4:]) > 0, "the fixture's tickets wait on customers and go on hold"
+
+
 def test_mrr_matches_the_truth_to_the_cent(warehouse, published_home: Home) -> None:
     truth = _truth_of(published_home, "mrr_monthly")
     unmatched, wrong, rows = warehouse.execute(
