@@ -132,6 +132,7 @@ def test_business_minutes_match_a_reference_calendar(warehouse, published_home: 
         f"""
         select
             truth.ticket_id, truth.team_id, truth.escalated_at, truth.priority, fct.plan_id,
+            fct.first_reply_target_business_minutes, fct.resolution_target_business_minutes,
             fct.is_first_reply_sla_breached, fct.is_resolution_sla_breached, fct.is_sla_breached,
             truth.created_at, truth.first_replied_at, truth.first_solved_at, truth.solved_at,
             fct.first_reply_business_minutes, fct.first_resolution_business_minutes,
@@ -143,7 +144,8 @@ def test_business_minutes_match_a_reference_calendar(warehouse, published_home: 
     names = ("first reply", "first solve", "last solve")
     wrong, escalated, measured, breaches = [], 0, 0, 0
     for ticket, team, moved, priority, plan, *rest in rows:
-        verdicts, created, milestones, figures = rest[:3], rest[3], rest[4:7], rest[7:]
+        ticket_targets, verdicts = tuple(rest[:2]), rest[2:5]
+        created, milestones, figures = rest[5], rest[6:9], rest[9:]
         owners = [(team, created, moved)] + ([("support_t2", moved, None)] if moved else [])
         escalated += moved is not None
         measured += sum(milestone is not None for milestone in milestones)
@@ -156,6 +158,8 @@ def test_business_minutes_match_a_reference_calendar(warehouse, published_home: 
         if (priority, plan) not in targets:
             wrong.append(f"{ticket}: no SLA policy for priority {priority}, plan {plan}")
             continue
+        if ticket_targets != targets[priority, plan]:
+            wrong.append(f"{ticket} SLA targets {ticket_targets}, {priority}/{plan}'s policy")
         reply, resolution = reference[0], reference[2]
         reply_breached = None if reply is None else reply > targets[priority, plan][0]
         resolution_breached = (
