@@ -17,7 +17,7 @@ waits for the next shift, and the agent-day marts see replies only in shifts.
 Entry points: ``simulate(config, lake, replace=, on_day=)``, ``simulate_days(config, lake,
 day_indexes)``, ``live(config, lake, speed=)``, ``generate_day(build_world(config), day)``.
 
-Truth beside the lake (``lake/truth/``): ``tickets``, ``survey_responses``, ``mrr_monthly``,
-``churn``, ``effects`` and ``defects`` (counts of duplicates, late and malformed records per
-batch; malformed ones are JSON lines in ``<home>/inbox/simulator/``).
+Truth beside the lake (``lake/truth/``): ``tickets``, ``survey_responses``, ``conversations``,
+``mrr_monthly``, ``churn``, ``effects`` and ``defects`` (counts of duplicates, late and
+malformed records per batch; malformed ones are JSON lines in ``<home>/inbox/simulator/``).
 """

@@ -68,6 +68,9 @@ def live(
                 write_parquet_atomic(
                     out.surveys, lake / "truth" / "survey_responses" / f"{batch}.parquet"
                 )
+                write_parquet_atomic(
+                    out.conversations, lake / "truth" / "conversations" / f"{batch}.parquet"
+                )
                 generated += 1
             due_before = pa.scalar(cutoff * 1_000_000, UTC_MICROS)
             for stream, tables in pending.items():

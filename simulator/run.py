@@ -151,6 +151,7 @@ class DayOutput:
     """Per stream, each generator's events still as NumPy codes (``build_stream`` types them)."""
     tickets: pa.Table
     surveys: pa.Table
+    conversations: pa.Table
     malformed: list[str]
     stats: Counter
 
@@ -211,13 +212,19 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         ("agent", activity.generate_agent_day),
         ("billing", activity.generate_billing_day),
         ("onboarding", activity.generate_onboarding_day),
-        ("chat", activity.generate_chat_day),
         ("kb", activity.generate_kb_day),
     ):
         rows, lookups = generate(world, day_index)
         emit(source, rows, lookups)
+    chat_rows, chat_lookups, conversations = activity.generate_chat_day(world, day_index)
+    emit("chat", chat_rows, chat_lookups)
     return DayOutput(
-        tables, ticket_info["tickets"], _survey_table(world, survey_truth), malformed, stats
+        tables,
+        ticket_info["tickets"],
+        _survey_table(world, survey_truth),
+        conversations,
+        malformed,
+        stats,
     )
 
 
@@ -276,6 +283,7 @@ def _remove_off_grid(lake: Path, config: SimulationConfig, grid: list[list[int]]
         "raw/*/event_date=*/sim-*.parquet",
         "truth/tickets/sim-*.parquet",
         "truth/survey_responses/sim-*.parquet",
+        "truth/conversations/sim-*.parquet",
         "truth/defects/sim-*.parquet",
     )
     stale = [path for pattern in patterns for path in lake.glob(pattern)]
@@ -321,6 +329,10 @@ def _write_chunk(
     write_parquet_atomic(
         pa.concat_tables([o.surveys for o in outputs]),
         truth / "survey_responses" / f"{batch}.parquet",
+    )
+    write_parquet_atomic(
+        pa.concat_tables([o.conversations for o in outputs]),
+        truth / "conversations" / f"{batch}.parquet",
     )
     stats = Counter()
     for out in outputs:

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from servops.events import SURVEY_TYPES
-from simulator.columns import EventRows, id_array, strings, take
+from servops.events import SURVEY_TYPES, UTC_MICROS
+from simulator.columns import EventRows, id_array, strings, take, timestamps
 from simulator.entities import (
     BILLING_PERIODS,
     COUNTRIES,
@@ -40,6 +40,19 @@ HOUR = 3600
 AGENT_TZ = {1: "Europe/Amsterdam", 0: "Europe/London", -5: "America/New_York"}
 AGENT_STATUSES = ("available", "busy", "away")
 RESOLUTION_TYPES = ("confirmed", "assumed")
+# What each conversation's emitted events were, for the warehouse's tests (truth/conversations).
+CONVERSATION_TRUTH_SCHEMA = pa.schema(
+    [
+        ("conversation_id", pa.string()),
+        ("started_at", UTC_MICROS),
+        ("first_answered_at", UTC_MICROS),
+        ("closed_at", UTC_MICROS),
+        ("bot_resolution_type", pa.string()),
+        ("handoff_count", pa.int32()),
+        ("agent_message_count", pa.int32()),
+        ("customer_message_count", pa.int32()),
+    ]
+)
 FAILURE_REASONS = ("card_declined", "insufficient_funds", "expired_card")
 ARTICLES = 300
 SEARCH_QUERIES = (
@@ -323,8 +336,9 @@ def generate_nps_day(world: World, day_index: int) -> tuple[EventRows, dict, lis
     return rows, {"survey_id": id_array(f"NPS{day_index:05d}-", due, 7)}, truth
 
 
-def generate_chat_day(world: World, day_index: int) -> tuple[EventRows, dict]:
-    """Chat conversations: bot first once it is live, otherwise (or when handed off) agents."""
+def generate_chat_day(world: World, day_index: int) -> tuple[EventRows, dict, pa.Table]:
+    """Chat conversations: bot first once it is live, otherwise (or when handed off) agents.
+    Also returns their truth (CONVERSATION_TRUTH_SCHEMA) from the events before the horizon."""
     config = world.config
     rng = generator(config.seed, "chat", day_index)
     day_start, _ = _day_span(world, day_index)
@@ -408,10 +422,51 @@ def generate_chat_day(world: World, day_index: int) -> tuple[EventRows, dict]:
     end = handoff.copy()
     np.maximum.at(end, owner, at + 60)
     rows.add("conversation.closed", end[human], conversation_id=idx[human], agent_id=agent[human])
-    return rows, {
-        "conversation_id": id_array(f"CV{day_index:05d}-", idx, 6),
-        "author_type": strings(("agent", "customer", "bot")),
-    }
+    ids = id_array(f"CV{day_index:05d}-", idx, 6)
+    lookups = {"conversation_id": ids, "author_type": strings(("agent", "customer", "bot"))}
+    return rows, lookups, _conversation_truth(rows, ids, world.horizon_s)
+
+
+def _conversation_truth(rows: EventRows, ids: pa.Array, horizon: int) -> pa.Table:
+    """Per conversation, what its events before ``horizon`` say: start, first bot or agent
+    answer, close, bot resolution and the hand-offs and messages."""
+    n = len(ids)
+    types, at, cols = rows.arrays(horizon)
+    kinds = np.array([event_type for event_type, _, _ in rows.parts] or [""])[types]
+    owner = cols.get("conversation_id", np.empty(0, np.int64))
+    never = np.iinfo(np.int64).max
+
+    def first(*event_types: str) -> tuple[np.ndarray, np.ndarray]:
+        chosen = np.isin(kinds, event_types)
+        when = np.full(n, never)
+        np.minimum.at(when, owner[chosen], at[chosen])
+        return when, when < never
+
+    def count(event_type: str) -> pa.Array:
+        return pa.array(np.bincount(owner[kinds == event_type], minlength=n).astype(np.int32))
+
+    started, _ = first("conversation.started")
+    answered, has_answer = first("conversation.bot_answered", "conversation.agent_message")
+    closed, has_close = first("conversation.closed")
+    resolution = np.full(n, -1)
+    resolved = kinds == "conversation.bot_resolved"
+    if resolved.any():
+        resolution[owner[resolved]] = cols["resolution_type"][resolved]
+    return pa.table(
+        {
+            "conversation_id": ids,
+            "started_at": timestamps(started),
+            "first_answered_at": timestamps(np.where(has_answer, answered, 0), ~has_answer),
+            "closed_at": timestamps(np.where(has_close, closed, 0), ~has_close),
+            "bot_resolution_type": pc.take(
+                strings(RESOLUTION_TYPES), pa.array(resolution, mask=resolution < 0)
+            ),
+            "handoff_count": count("conversation.handed_off"),
+            "agent_message_count": count("conversation.agent_message"),
+            "customer_message_count": count("conversation.customer_message"),
+        },
+        schema=CONVERSATION_TRUTH_SCHEMA,
+    )
 
 
 def generate_kb_day(world: World, day_index: int) -> tuple[EventRows, dict]:

@@ -261,6 +261,37 @@ def test_status_times_match_the_truth(warehouse, published_home: Home) -> None:
     assert min(differences[4:]) > 0, "the fixture's tickets wait on customers and go on hold"
 
 
+def test_conversations_match_the_truth(warehouse, published_home: Home) -> None:
+    # Each chat conversation's bot outcome, hand-offs, messages and waits, as the simulator
+    # emitted them (the fixture's chatbot goes live mid-window: bot and human conversations).
+    truth = _truth_of(published_home, "conversations")
+    differences = warehouse.execute(
+        f"""
+        select
+            count(*) filter (where fct.conversation_id is null or truth.conversation_id is null),
+            count(*) filter (where fct.is_bot_resolved_confirmed
+                != coalesce(truth.bot_resolution_type = 'confirmed', false)),
+            count(*) filter (where fct.is_bot_resolved_assumed
+                != coalesce(truth.bot_resolution_type = 'assumed', false)),
+            count(*) filter (where fct.handoff_count != truth.handoff_count
+                or fct.agent_message_count != truth.agent_message_count
+                or fct.customer_message_count != truth.customer_message_count),
+            count(*) filter (where fct.started_at != timezone('UTC', truth.started_at)
+                or fct.closed_at is distinct from timezone('UTC', truth.closed_at)
+                or fct.first_answer_wait_minutes is distinct from
+                    date_diff('second', truth.started_at, truth.first_answered_at) / 60.0),
+            count(*) filter (where truth.bot_resolution_type = 'confirmed'),
+            count(*) filter (where truth.bot_resolution_type = 'assumed'),
+            count(*) filter (where truth.handoff_count > 0)
+        from marts.fct_conversations as fct
+        full join {truth} as truth using (conversation_id)
+        """
+    ).fetchone()
+    checks = ("unmatched", "confirmed", "assumed", "hand-offs and messages", "times and waits")
+    assert differences[:5] == (0, 0, 0, 0, 0), dict(zip(checks, differences, strict=False))
+    assert min(differences[5:]) > 0, "bot-confirmed, bot-assumed and handed-off conversations"
+
+
 def test_mrr_matches_the_truth_to_the_cent(warehouse, published_home: Home) -> None:
     truth = _truth_of(published_home, "mrr_monthly")
     unmatched, wrong, rows = warehouse.execute(
