@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from servops.files import write_text_atomic
 from servops.lake import batch_files, write_parquet_atomic
-from simulator.columns import money, take, timestamps
+from simulator.columns import money, strings, take, timestamps
 from simulator.config import SimulationConfig
 from simulator.events import activity
 from simulator.events.finish import RawEvents, build_stream, finish
@@ -43,6 +43,7 @@ from simulator.rng import generator
 from simulator.timeline import (
     CANCELLED,
     DOWNGRADED,
+    MILESTONES,
     RENEWED,
     STARTED,
     UPGRADED,
@@ -479,11 +480,23 @@ def _write_chunks(
 
 
 def write_run_truth(lake: Path, world: World) -> None:
-    """Run-level truth from the billing events: MRR at each month's end, churn, effects."""
+    """Run-level truth from the billing events: MRR at each month's end, churn, effects; and
+    the onboarding milestones each account reached before the horizon."""
     truth = lake / "truth"
     mrr, churn = mrr_truth(world)
     write_parquet_atomic(mrr, truth / "mrr_monthly" / "mrr_monthly.parquet")
     write_parquet_atomic(churn, truth / "churn" / "churn.parquet")
+    onboarding = world.onboarding
+    write_parquet_atomic(
+        pa.table(
+            {
+                "customer_id": take(world.company.customer_ids, onboarding["customer"]),
+                "milestone": take(strings(MILESTONES), onboarding["order"]),
+                "reached_at": timestamps(onboarding["at"]),
+            }
+        ),
+        truth / "onboarding" / "onboarding.parquet",
+    )
     effects = world.effects
     write_parquet_atomic(
         pa.table(

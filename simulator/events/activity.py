@@ -131,6 +131,13 @@ def generate_customer_day(world: World, day_index: int) -> tuple[EventRows, dict
         rng.integers(0, HOUR, len(who)),
         rng.integers(8 * HOUR, 18 * HOUR, len(who)),
     )
+    # An account signing up in the window is created when its onboarding starts (the
+    # account_created milestone), so time to value never counts from before the account.
+    onboarding = world.onboarding
+    first = onboarding["order"] == 0
+    created_s = np.full(len(signup), -1, dtype=np.int64)
+    created_s[onboarding["customer"][first]] = onboarding["at"][first]
+    at = np.where(created_s[who] >= 0, created_s[who], at)
     rows = EventRows("customer")
     country = company.country[who]
     rows.add(

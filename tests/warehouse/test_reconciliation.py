@@ -292,6 +292,36 @@ def test_conversations_match_the_truth(warehouse, published_home: Home) -> None:
     assert min(differences[5:]) > 0, "bot-confirmed, bot-assumed and handed-off conversations"
 
 
+def test_onboarding_matches_the_truth(warehouse, published_home: Home) -> None:
+    # Every milestone each account reached, and its days since the account was created (the
+    # truth's account_created milestone): time to value is the final one's.
+    truth = _truth_of(published_home, "onboarding")
+    unmatched, wrong_days, negative, rows = warehouse.execute(
+        f"""
+        with truth as (
+            select
+                *,
+                min(reached_at) filter (where milestone = 'account_created')
+                    over (partition by customer_id) as created_at
+            from {truth}
+        )
+        select
+            count(*) filter (where fct.customer_id is null or truth.customer_id is null),
+            count(*) filter (where abs(fct.days_since_start
+                - date_diff('second', truth.created_at, truth.reached_at) / 86400.0) >= 1e-9),
+            count(*) filter (where fct.days_since_start < 0),
+            count(*)
+        from marts.fct_onboarding as fct
+        full join truth
+            on fct.customer_id = truth.customer_id
+            and fct.milestone = truth.milestone
+            and fct.reached_at = timezone('UTC', truth.reached_at)
+        """
+    ).fetchone()
+    assert rows > 50
+    assert (unmatched, wrong_days, negative) == (0, 0, 0)
+
+
 def test_mrr_matches_the_truth_to_the_cent(warehouse, published_home: Home) -> None:
     truth = _truth_of(published_home, "mrr_monthly")
     unmatched, wrong, rows = warehouse.execute(
