@@ -277,7 +277,7 @@ def build_world(config: SimulationConfig) -> World:
     churn_at, billing = _subscriptions(
         config, company, rng, wait_factor, start_s, horizon_s, effects
     )
-    onboarding = _onboarding(config, company, rng, start_s, horizon_s)
+    onboarding = _onboarding(config, company, rng, start_s, horizon_s, billing)
     return World(
         config,
         company,
@@ -548,10 +548,16 @@ def _invoice(emit, rng, mask, at, everyone, amounts, counter) -> None:
     )
 
 
-def _onboarding(config, company, rng, start_s, horizon_s) -> dict[str, np.ndarray]:
-    """Milestones of accounts that sign up in the window; friction slows time to value."""
+def _onboarding(config, company, rng, start_s, horizon_s, billing) -> dict[str, np.ndarray]:
+    """Milestones of accounts that sign up in the window; friction slows time to value. An
+    account is created (account_created, and customer.created) when its first subscription
+    starts; one without a subscription event in the window at a drawn daytime second."""
     new = np.flatnonzero(company.signup_day >= 0)
     signup_s = start_s + company.signup_day[new] * DAY + rng.integers(8 * 3600, 18 * 3600, len(new))
+    started = billing["kind"] == STARTED
+    first_started = np.full(company.size, np.iinfo(np.int64).max)
+    np.minimum.at(first_started, billing["customer"][started], billing["at"][started])
+    signup_s = np.where(first_started[new] < horizon_s, first_started[new], signup_s)
     gaps = rng.lognormal(np.log(2.5), 0.7, (len(new), len(MILESTONES) - 1)) * DAY
     gaps *= np.exp(0.25 * company.friction[new])[:, None]
     reached = np.concatenate(

@@ -132,7 +132,8 @@ def generate_customer_day(world: World, day_index: int) -> tuple[EventRows, dict
         rng.integers(8 * HOUR, 18 * HOUR, len(who)),
     )
     # An account signing up in the window is created when its onboarding starts (the
-    # account_created milestone), so time to value never counts from before the account.
+    # account_created milestone, when its first subscription starts), so time to value never
+    # counts from before the account.
     onboarding = world.onboarding
     first = onboarding["order"] == 0
     created_s = np.full(len(signup), -1, dtype=np.int64)
