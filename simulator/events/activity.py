@@ -135,7 +135,8 @@ def generate_customer_day(world: World, day_index: int) -> tuple[EventRows, dict
     # account_created milestone, when its first subscription starts), so time to value never
     # counts from before the account.
     onboarding = world.onboarding
-    first = onboarding["order"] == 0
+    lo, hi = np.searchsorted(onboarding["at"], [day_start, day_start + DAY])
+    first = lo + np.flatnonzero(onboarding["order"][lo:hi] == 0)
     created_s = np.full(len(signup), -1, dtype=np.int64)
     created_s[onboarding["customer"][first]] = onboarding["at"][first]
     at = np.where(created_s[who] >= 0, created_s[who], at)
@@ -440,24 +441,27 @@ def _conversation_truth(rows: EventRows, ids: pa.Array, horizon: int) -> pa.Tabl
     answer, close, bot resolution and the hand-offs and messages."""
     n = len(ids)
     types, at, cols = rows.arrays(horizon)
-    kinds = np.array([event_type for event_type, _, _ in rows.parts] or [""])[types]
+    part_types = np.array([event_type for event_type, _, _ in rows.parts] or [""])
     owner = cols.get("conversation_id", np.empty(0, np.int64))
     never = np.iinfo(np.int64).max
 
+    def rows_of(*event_types: str) -> np.ndarray:
+        return np.isin(part_types, event_types)[types]
+
     def first(*event_types: str) -> tuple[np.ndarray, np.ndarray]:
-        chosen = np.isin(kinds, event_types)
+        chosen = rows_of(*event_types)
         when = np.full(n, never)
         np.minimum.at(when, owner[chosen], at[chosen])
         return when, when < never
 
     def count(event_type: str) -> pa.Array:
-        return pa.array(np.bincount(owner[kinds == event_type], minlength=n).astype(np.int32))
+        return pa.array(np.bincount(owner[rows_of(event_type)], minlength=n).astype(np.int32))
 
     started, _ = first("conversation.started")
     answered, has_answer = first("conversation.bot_answered", "conversation.agent_message")
     closed, has_close = first("conversation.closed")
     resolution = np.full(n, -1)
-    resolved = kinds == "conversation.bot_resolved"
+    resolved = rows_of("conversation.bot_resolved")
     if resolved.any():
         resolution[owner[resolved]] = cols["resolution_type"][resolved]
     return pa.table(

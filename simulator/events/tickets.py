@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICROS
-from simulator.columns import EventRows, id_array, strings, timestamps
+from simulator.columns import EventRows, id_array, stable_order, strings, timestamps
 from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
 from simulator.rng import generator
 from simulator.timeline import DAY, World
@@ -131,19 +131,22 @@ def _status_minutes(
     emitted events that set a status (ticket.created sets new): each status lasts until the
     ticket's next such event."""
     sets = np.flatnonzero(status >= 0)
-    order = sets[np.lexsort((at[sets], owner_of[sets]))]
+    if len(sets) == 0:
+        return {name: np.zeros(n) for name in STATUS_MEASURES}
+    # By ticket, then time (ties keep the order they were added in): one integer key.
+    span = int(at[sets].max() - at[sets].min()) + 1
+    order = sets[stable_order(owner_of[sets] * span + (at[sets] - at[sets].min()))]
     ticket, start, state = owner_of[order], at[order], status[order]
     same_ticket_next = np.append(ticket[1:] == ticket[:-1], False)
     until = last_solve[ticket]
     end = np.where(same_ticket_next, np.append(start[1:], 0), until)
     seconds = np.maximum(0, np.minimum(end, until) - start)
-    return {
-        name: np.bincount(
-            ticket, weights=seconds * np.isin(state, [STATUS[s] for s in statuses]), minlength=n
-        )
-        / 60.0
-        for name, statuses in STATUS_MEASURES.items()
-    }
+    minutes = {}
+    for name, statuses in STATUS_MEASURES.items():
+        counted = np.zeros(len(STATUS), dtype=bool)
+        counted[[STATUS[s] for s in statuses]] = True
+        minutes[name] = np.bincount(ticket, weights=seconds * counted[state], minlength=n) / 60.0
+    return minutes
 
 
 def pick_agents(
