@@ -49,8 +49,19 @@ def stable_order(values: np.ndarray) -> np.ndarray:
 
 
 def timestamps(seconds: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    micros = np.asarray(seconds, dtype=np.int64) * 1_000_000
-    return pa.array(micros, type=pa.int64(), mask=mask).cast(UTC_MICROS)
+    """UTC timestamps from epoch seconds; null where ``mask`` (whatever those seconds hold)."""
+    seconds = np.asarray(seconds, dtype=np.int64)
+    if mask is not None:
+        seconds = np.where(mask, 0, seconds)
+    return pa.array(seconds * 1_000_000, type=pa.int64(), mask=mask).cast(UTC_MICROS)
+
+
+def earliest(owners: np.ndarray, at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per owner 0..n-1, the earliest of its seconds in ``at``, and whether it has any."""
+    never = np.iinfo(np.int64).max
+    when = np.full(n, never)
+    np.minimum.at(when, owners, at)
+    return when, when < never
 
 
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

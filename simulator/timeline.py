@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.columns import earliest
 from simulator.config import SimulationConfig
 from simulator.entities import (
     COUNTRY_UTC_OFFSET_HOURS,
@@ -555,8 +556,7 @@ def _onboarding(config, company, rng, start_s, horizon_s, billing) -> dict[str, 
     new = np.flatnonzero(company.signup_day >= 0)
     signup_s = start_s + company.signup_day[new] * DAY + rng.integers(8 * 3600, 18 * 3600, len(new))
     started = billing["kind"] == STARTED
-    first_started = np.full(company.size, np.iinfo(np.int64).max)
-    np.minimum.at(first_started, billing["customer"][started], billing["at"][started])
+    first_started, _ = earliest(billing["customer"][started], billing["at"][started], company.size)
     signup_s = np.where(first_started[new] < horizon_s, first_started[new], signup_s)
     gaps = rng.lognormal(np.log(2.5), 0.7, (len(new), len(MILESTONES) - 1)) * DAY
     gaps *= np.exp(0.25 * company.friction[new])[:, None]

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import SURVEY_TYPES, UTC_MICROS
-from simulator.columns import EventRows, id_array, strings, take, timestamps
+from simulator.columns import EventRows, earliest, id_array, strings, take, timestamps
 from simulator.entities import (
     BILLING_PERIODS,
     COUNTRIES,
@@ -443,16 +443,13 @@ def _conversation_truth(rows: EventRows, ids: pa.Array, horizon: int) -> pa.Tabl
     types, at, cols = rows.arrays(horizon)
     part_types = np.array([event_type for event_type, _, _ in rows.parts] or [""])
     owner = cols.get("conversation_id", np.empty(0, np.int64))
-    never = np.iinfo(np.int64).max
 
     def rows_of(*event_types: str) -> np.ndarray:
         return np.isin(part_types, event_types)[types]
 
     def first(*event_types: str) -> tuple[np.ndarray, np.ndarray]:
         chosen = rows_of(*event_types)
-        when = np.full(n, never)
-        np.minimum.at(when, owner[chosen], at[chosen])
-        return when, when < never
+        return earliest(owner[chosen], at[chosen], n)
 
     def count(event_type: str) -> pa.Array:
         return pa.array(np.bincount(owner[rows_of(event_type)], minlength=n).astype(np.int32))
@@ -468,8 +465,8 @@ def _conversation_truth(rows: EventRows, ids: pa.Array, horizon: int) -> pa.Tabl
         {
             "conversation_id": ids,
             "started_at": timestamps(started),
-            "first_answered_at": timestamps(np.where(has_answer, answered, 0), ~has_answer),
-            "closed_at": timestamps(np.where(has_close, closed, 0), ~has_close),
+            "first_answered_at": timestamps(answered, ~has_answer),
+            "closed_at": timestamps(closed, ~has_close),
             "bot_resolution_type": pc.take(
                 strings(RESOLUTION_TYPES), pa.array(resolution, mask=resolution < 0)
             ),

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICROS
-from simulator.columns import EventRows, id_array, stable_order, strings, timestamps
+from simulator.columns import EventRows, earliest, id_array, stable_order, strings, timestamps
 from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
 from simulator.rng import generator
 from simulator.timeline import DAY, World
@@ -538,31 +538,25 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     _, at, cols = rows.arrays(horizon)
     empty = np.empty(0, dtype=np.int64)
     owner_of, mark = cols.get("ticket_id", empty), cols.get("_mark", empty)
-    first = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(first, owner_of[mark == REPLY], at[mark == REPLY])
+    first, has_reply = earliest(owner_of[mark == REPLY], at[mark == REPLY], n)
     last_solve = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last_solve, owner_of[mark == SOLVE], at[mark == SOLVE])
-    first_solve = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(first_solve, owner_of[mark == SOLVE], at[mark == SOLVE])
-    moved = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(moved, owner_of[mark == ESCALATE], at[mark == ESCALATE])
-    has_moved = moved < np.iinfo(np.int64).max
+    first_solve, is_solved = earliest(owner_of[mark == SOLVE], at[mark == SOLVE], n)
+    moved, has_moved = earliest(owner_of[mark == ESCALATE], at[mark == ESCALATE], n)
     reply_count = np.bincount(owner_of[mark == REPLY], minlength=n).astype(np.int32)
     reopen_count = np.bincount(owner_of[mark == REOPEN], minlength=n).astype(np.int32)
-    has_reply = first < np.iinfo(np.int64).max
-    is_solved = last_solve >= 0
     status_minutes = _status_minutes(owner_of, at, cols.get("status", empty), last_solve, n)
     ids = ticket_ids(day_index, n)
     truth = pa.table(
         {
             "ticket_id": ids,
             "team_id": pc.take(VOCAB["team_id"], pa.array(team)),
-            "escalated_at": timestamps(np.where(has_moved, moved, 0), ~has_moved),
+            "escalated_at": timestamps(moved, ~has_moved),
             "priority": pc.take(VOCAB["priority"], pa.array(priority)),
             "created_at": timestamps(created),
-            "first_replied_at": timestamps(np.where(has_reply, first, 0), ~has_reply),
-            "first_solved_at": timestamps(np.where(is_solved, first_solve, 0), ~is_solved),
-            "solved_at": timestamps(np.where(is_solved, last_solve, 0), ~is_solved),
+            "first_replied_at": timestamps(first, ~has_reply),
+            "first_solved_at": timestamps(first_solve, ~is_solved),
+            "solved_at": timestamps(last_solve, ~is_solved),
             "public_agent_reply_count": pa.array(reply_count),
             "first_reply_calendar_minutes": pa.array((first - created) / 60.0, mask=~has_reply),
             "full_resolution_calendar_minutes": pa.array(
