@@ -64,6 +64,59 @@ def earliest(owners: np.ndarray, at: np.ndarray, n: int) -> tuple[np.ndarray, np
     return when, when < never
 
 
+# Per-day measures the simulator's events add up to (truth/daily): one row per measure, UTC
+# day, and the team or agent it counts for (null: none); each chunk's rows are partial sums
+# over its days' events, so a reader sums ``value`` over the files.
+DAILY_TRUTH_SCHEMA = pa.schema(
+    [
+        ("measure", pa.string()),
+        ("activity_date", pa.date32()),
+        ("team_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
+SECONDS_PER_DAY = 86_400
+
+
+def daily_counts(
+    measure: str,
+    at: np.ndarray,
+    ids: dict[str, pa.Array],
+    *,
+    team: np.ndarray | None = None,
+    agent: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> pa.Table:
+    """``measure`` per UTC day of ``at`` and team and agent code (-1: none): the rows' count,
+    or the sum of their ``weights``; ``ids`` names the codes (``team_id``, ``agent_id``)."""
+    at = np.asarray(at, dtype=np.int64)
+    n = len(at)
+    if n == 0:
+        return DAILY_TRUTH_SCHEMA.empty_table()
+    none = np.full(n, NULL, dtype=np.int64)
+    keys = np.stack(
+        [
+            at // SECONDS_PER_DAY,
+            none if team is None else np.asarray(team, dtype=np.int64),
+            none if agent is None else np.asarray(agent, dtype=np.int64),
+        ],
+        axis=1,
+    )
+    distinct, group = np.unique(keys, axis=0, return_inverse=True)
+    values = np.bincount(group.ravel(), weights=weights, minlength=len(distinct))
+    return pa.table(
+        {
+            "measure": pa.array([measure] * len(distinct), pa.string()),
+            "activity_date": pa.array(distinct[:, 0].astype(np.int32), pa.date32()),
+            "team_id": take(ids["team_id"], distinct[:, 1]),
+            "agent_id": take(ids["agent_id"], distinct[:, 2]),
+            "value": pa.array(values.astype(np.float64)),
+        },
+        schema=DAILY_TRUTH_SCHEMA,
+    )
+
+
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     """decimal(18,2) euros from whole cents, exact (no float rounding)."""
     cents = np.asarray(cents, dtype=np.int64)

@@ -17,10 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import UTC_MICROS
-from servops.lake import STREAM_SCHEMAS, write_batch, write_parquet_atomic
+from servops.lake import STREAM_SCHEMAS, write_batch
 from simulator.config import SimulationConfig
 from simulator.events.finish import build_stream
-from simulator.run import SimulationSummary, _claim_lake, generate_day, write_run_truth
+from simulator.run import (
+    SimulationSummary,
+    _claim_lake,
+    generate_day,
+    write_day_truths,
+    write_run_truth,
+)
 from simulator.timeline import DAY, build_world
 
 
@@ -64,13 +70,7 @@ def live(
                     table = build_stream(stream, parts)
                     pending.setdefault(stream, []).append(table.cast(STREAM_SCHEMAS[stream]))
                 batch = f"live-{config.seed}-{generated:05d}"
-                write_parquet_atomic(out.tickets, lake / "truth" / "tickets" / f"{batch}.parquet")
-                write_parquet_atomic(
-                    out.surveys, lake / "truth" / "survey_responses" / f"{batch}.parquet"
-                )
-                write_parquet_atomic(
-                    out.conversations, lake / "truth" / "conversations" / f"{batch}.parquet"
-                )
+                write_day_truths(lake, batch, [out])
                 generated += 1
             due_before = pa.scalar(cutoff * 1_000_000, UTC_MICROS)
             for stream, tables in pending.items():

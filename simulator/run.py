@@ -153,8 +153,19 @@ class DayOutput:
     tickets: pa.Table
     surveys: pa.Table
     conversations: pa.Table
+    daily: pa.Table
+    """Per-day measures (``DAILY_TRUTH_SCHEMA``): backlog, flows, agents' work, the kb."""
     malformed: list[str]
     stats: Counter
+
+    def truths(self) -> dict[str, pa.Table]:
+        """The day's truth tables by their folder under ``truth/`` (one file per batch)."""
+        return {
+            "tickets": self.tickets,
+            "survey_responses": self.surveys,
+            "conversations": self.conversations,
+            "daily": self.daily,
+        }
 
 
 def generate_day(world: World, day_index: int) -> DayOutput:
@@ -208,15 +219,19 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         survey_truth.append(
             (nps_lookups["survey_id"], numbers, survey_type, scores, customers, None, None)
         )
-    for source, generate in (
-        ("customer", activity.generate_customer_day),
-        ("agent", activity.generate_agent_day),
-        ("billing", activity.generate_billing_day),
-        ("onboarding", activity.generate_onboarding_day),
-        ("kb", activity.generate_kb_day),
+    daily = [ticket_info["daily"]]
+    daily_ids = {"team_id": shared["team_id"], "agent_id": shared["agent_id"]}
+    for source, generate, truth_of in (
+        ("customer", activity.generate_customer_day, None),
+        ("agent", activity.generate_agent_day, activity.agent_day_truth),
+        ("billing", activity.generate_billing_day, None),
+        ("onboarding", activity.generate_onboarding_day, None),
+        ("kb", activity.generate_kb_day, activity.kb_day_truth),
     ):
         rows, lookups = generate(world, day_index)
-        emit(source, rows, lookups)
+        kept = emit(source, rows, lookups)
+        if truth_of is not None:
+            daily.append(truth_of(rows.event_types(), kept, daily_ids))
     chat_rows, chat_lookups, conversations = activity.generate_chat_day(world, day_index)
     emit("chat", chat_rows, chat_lookups)
     return DayOutput(
@@ -224,9 +239,22 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         ticket_info["tickets"],
         _survey_table(world, survey_truth),
         conversations,
+        pa.concat_tables(daily),
         malformed,
         stats,
     )
+
+
+DAY_TRUTHS = ("tickets", "survey_responses", "conversations", "daily")
+
+
+def write_day_truths(lake: Path, batch: str, outputs: list[DayOutput]) -> None:
+    """Each of the days' truth tables as one file of ``batch`` in its ``truth/`` folder."""
+    for name in DAY_TRUTHS:
+        write_parquet_atomic(
+            pa.concat_tables([out.truths()[name] for out in outputs]),
+            lake / "truth" / name / f"{batch}.parquet",
+        )
 
 
 def _survey_table(world: World, parts) -> pa.Table:
@@ -282,9 +310,7 @@ def _remove_off_grid(lake: Path, config: SimulationConfig, grid: list[list[int]]
     wanted = {batch_name(config, days) for days in grid}
     patterns = (
         "raw/*/event_date=*/sim-*.parquet",
-        "truth/tickets/sim-*.parquet",
-        "truth/survey_responses/sim-*.parquet",
-        "truth/conversations/sim-*.parquet",
+        *(f"truth/{name}/sim-*.parquet" for name in DAY_TRUTHS),
         "truth/defects/sim-*.parquet",
     )
     stale = [path for pattern in patterns for path in lake.glob(pattern)]
@@ -323,18 +349,8 @@ def _write_chunk(
     for future in futures:
         future.result()
     summary.files_written += len(futures)
+    write_day_truths(lake, batch, outputs)
     truth = lake / "truth"
-    write_parquet_atomic(
-        pa.concat_tables([o.tickets for o in outputs]), truth / "tickets" / f"{batch}.parquet"
-    )
-    write_parquet_atomic(
-        pa.concat_tables([o.surveys for o in outputs]),
-        truth / "survey_responses" / f"{batch}.parquet",
-    )
-    write_parquet_atomic(
-        pa.concat_tables([o.conversations for o in outputs]),
-        truth / "conversations" / f"{batch}.parquet",
-    )
     stats = Counter()
     for out in outputs:
         stats.update(out.stats)

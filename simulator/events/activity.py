@@ -9,7 +9,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import SURVEY_TYPES, UTC_MICROS
-from simulator.columns import EventRows, earliest, id_array, strings, take, timestamps
+from simulator.columns import (
+    EventRows,
+    daily_counts,
+    earliest,
+    id_array,
+    stable_order,
+    strings,
+    take,
+    timestamps,
+)
 from simulator.entities import (
     BILLING_PERIODS,
     COUNTRIES,
@@ -527,3 +536,75 @@ def generate_kb_day(world: World, day_index: int) -> tuple[EventRows, dict]:
         is_helpful=helpful[vote],
     )
     return rows, {"session_id": id_array(f"KS{day_index:05d}-", idx, 6)}
+
+
+def _rows_of(event_types: list[str], kept: dict[str, np.ndarray], *names: str) -> np.ndarray:
+    """The kept rows (``finish``'s, before the horizon) of the named event types."""
+    # A type added in several parts has a code per part.
+    codes = [code for code, event_type in enumerate(event_types) if event_type in names]
+    return np.flatnonzero(np.isin(kept["_type"], codes))
+
+
+def agent_day_truth(event_types: list[str], kept: dict[str, np.ndarray], ids) -> pa.Table:
+    """Per agent and UTC day, from a day's emitted agent events: scheduled minutes (each
+    shift from its start to its end, on its start's day) and occupied minutes (each busy
+    status until the agent's next status, on its start's day)."""
+    empty = np.empty(0, dtype=np.int64)
+    at, agent = kept.get("_at", empty), kept.get("agent_id", empty)
+    started = _rows_of(event_types, kept, "agent.shift_started")
+    ended = _rows_of(event_types, kept, "agent.shift_ended")
+    shift = kept.get("shift_id", empty)
+    end_of = np.full(int(shift.max(initial=-1)) + 1, -1, dtype=np.int64)
+    end_of[shift[ended]] = at[ended]
+    shift_end = end_of[shift[started]] if len(started) else empty
+    whole = shift_end >= 0
+    statuses = _rows_of(event_types, kept, "agent.status_changed")
+    # By agent, then time (ties in the order they were added).
+    low = int(at[statuses].min(initial=0))
+    span = int(at[statuses].max(initial=0)) - low + 1
+    order = statuses[stable_order(agent[statuses] * span + at[statuses] - low)]
+    same_agent_next = np.append(agent[order][1:] == agent[order][:-1], False)
+    is_busy = kept.get("agent_status", empty)[order] == AGENT_STATUSES.index("busy")
+    busy = np.flatnonzero(is_busy & same_agent_next)
+    busy_from, busy_until = at[order[busy]], at[order[busy + 1]]
+    return pa.concat_tables(
+        [
+            daily_counts(
+                "scheduled_minutes",
+                at[started][whole],
+                ids,
+                agent=agent[started][whole],
+                weights=(shift_end[whole] - at[started][whole]) / 60.0,
+            ),
+            daily_counts(
+                "occupied_minutes",
+                busy_from,
+                ids,
+                agent=agent[order[busy]],
+                weights=(busy_until - busy_from) / 60.0,
+            ),
+        ]
+    )
+
+
+def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], ids) -> pa.Table:
+    """Per UTC day, from a day's emitted knowledge-base events: article views, searches and
+    zero-result searches, helpful and unhelpful votes, and sessions with an event that day."""
+    empty = np.empty(0, dtype=np.int64)
+    at = kept.get("_at", empty)
+    searched = _rows_of(event_types, kept, "kb.searched")
+    viewed = _rows_of(event_types, kept, "kb.article_viewed")
+    voted = _rows_of(event_types, kept, "kb.article_voted")
+    helpful = kept.get("is_helpful", empty)
+    results = kept.get("result_count", empty)
+    sessions = np.unique(np.stack([kept.get("session_id", empty), at // DAY], axis=1), axis=0)
+    return pa.concat_tables(
+        [
+            daily_counts("article_views", at[viewed], ids),
+            daily_counts("searches", at[searched], ids),
+            daily_counts("zero_result_searches", at[searched][results[searched] == 0], ids),
+            daily_counts("helpful_votes", at[voted][helpful[voted] == 1], ids),
+            daily_counts("unhelpful_votes", at[voted][helpful[voted] == 0], ids),
+            daily_counts("kb_sessions", sessions[:, 1] * DAY, ids),
+        ]
+    )

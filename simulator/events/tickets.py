@@ -17,8 +17,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICROS
-from simulator.columns import EventRows, earliest, id_array, stable_order, strings, timestamps
+from simulator.columns import (
+    EventRows,
+    daily_counts,
+    earliest,
+    id_array,
+    stable_order,
+    strings,
+    timestamps,
+)
 from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
+from simulator.events.activity import world_lookups
 from simulator.rng import generator
 from simulator.timeline import DAY, World
 
@@ -124,23 +133,32 @@ def _minutes(rng: np.random.Generator, median: np.ndarray | float, size: int) ->
     return np.maximum(60, draws.astype(np.int64))
 
 
-def _status_minutes(
-    owner_of: np.ndarray, at: np.ndarray, status: np.ndarray, last_solve: np.ndarray, n: int
-) -> dict[str, np.ndarray]:
-    """Minutes each ticket spent in each STATUS_MEASURES group before its last solve, from its
-    emitted events that set a status (ticket.created sets new): each status lasts until the
-    ticket's next such event."""
+def _status_timeline(
+    owner_of: np.ndarray, at: np.ndarray, status: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each emitted event that sets a status (ticket.created sets new), by ticket then time
+    (ties in the order they were added): its ticket, start, status, the ticket's status
+    before it (-1: none) and the start of its next (-1: none, it holds at the horizon)."""
     sets = np.flatnonzero(status >= 0)
     if len(sets) == 0:
-        return {name: np.zeros(n) for name in STATUS_MEASURES}
-    # By ticket, then time (ties keep the order they were added in): one integer key.
+        return tuple(np.empty(0, dtype=np.int64) for _ in range(5))
+    # One integer key: ticket, then time.
     span = int(at[sets].max() - at[sets].min()) + 1
     order = sets[stable_order(owner_of[sets] * span + (at[sets] - at[sets].min()))]
-    ticket, start, state = owner_of[order], at[order], status[order]
-    same_ticket_next = np.append(ticket[1:] == ticket[:-1], False)
+    ticket, start, state = owner_of[order], at[order], status[order].astype(np.int64)
+    same_as_next = np.append(ticket[1:] == ticket[:-1], False)
+    same_as_previous = np.insert(ticket[1:] == ticket[:-1], 0, False)
+    end = np.where(same_as_next, np.append(start[1:], 0), -1)
+    previous = np.where(same_as_previous, np.insert(state[:-1], 0, 0), -1)
+    return ticket, start, state, end, previous
+
+
+def _status_minutes(timeline, last_solve: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Minutes each ticket spent in each STATUS_MEASURES group before its last solve: each
+    status lasts until the ticket's next one."""
+    ticket, start, state, end, _ = timeline
     until = last_solve[ticket]
-    end = np.where(same_ticket_next, np.append(start[1:], 0), until)
-    seconds = np.maximum(0, np.minimum(end, until) - start)
+    seconds = np.maximum(0, np.minimum(np.where(end >= 0, end, until), until) - start)
     minutes = {}
     for name, statuses in STATUS_MEASURES.items():
         counted = np.zeros(len(STATUS), dtype=bool)
@@ -545,7 +563,8 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     moved, has_moved = earliest(owner_of[mark == ESCALATE], at[mark == ESCALATE], n)
     reply_count = np.bincount(owner_of[mark == REPLY], minlength=n).astype(np.int32)
     reopen_count = np.bincount(owner_of[mark == REOPEN], minlength=n).astype(np.int32)
-    status_minutes = _status_minutes(owner_of, at, cols.get("status", empty), last_solve, n)
+    timeline = _status_timeline(owner_of, at, cols.get("status", empty))
+    status_minutes = _status_minutes(timeline, last_solve, n)
     ids = ticket_ids(day_index, n)
     truth = pa.table(
         {
@@ -589,6 +608,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     ces = np.clip(np.rint(ces_latent), 1, 7).astype(np.int64)
     multi = rated & (reply_count >= 2)
     survey_truth = []
+    csat_answers = (empty, empty, empty)
     for survey_type, send, score, answer_p in (
         ("csat", rated, csat, 0.35),
         ("ces", multi, ces, 0.3),
@@ -619,6 +639,8 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
             score=score[sel][answered],
             comment=comment[answered],
         )
+        if survey_type == "csat":
+            csat_answers = (responded_at[answered], owner[sel][answered], score[sel][answered])
         survey_truth.append(
             (
                 survey_type,
@@ -634,4 +656,105 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         "survey_id": id_array(f"SV{day_index:05d}-", np.arange(2 * n)),
         **VOCAB,
     }
-    return rows, surveys, {"tickets": truth, "surveys": survey_truth, "lookups": lookups}
+    # The agent naming each ticket's latest assignment: tier 2's from the escalation on.
+    escalated_from = np.where(has_moved, moved, NEVER)
+
+    def agent_at(rows: np.ndarray) -> np.ndarray:
+        ticket = owner_of[rows]
+        return np.where(at[rows] >= escalated_from[ticket], tier2[ticket], agent[ticket])
+
+    daily = _daily_truth(
+        timeline,
+        team=team,
+        escalated_from=escalated_from,
+        replies=(
+            owner_of[mark == REPLY],
+            at[mark == REPLY],
+            cols.get("agent_id", empty)[mark == REPLY],
+        ),
+        solves=(at[mark == SOLVE], agent_at(np.flatnonzero(mark == SOLVE))),
+        reopens=(at[mark == REOPEN], agent_at(np.flatnonzero(mark == REOPEN))),
+        csat=csat_answers,
+        ids={"team_id": VOCAB["team_id"], "agent_id": world_lookups(world)["agent_id"]},
+    )
+    return (
+        rows,
+        surveys,
+        {
+            "tickets": truth,
+            "surveys": survey_truth,
+            "daily": daily,
+            "lookups": lookups,
+        },
+    )
+
+
+NEVER = np.iinfo(np.int64).max
+# Statuses a ticket is in the backlog in (fct_backlog_daily's unsolved ones).
+UNSOLVED = np.isin(
+    np.arange(len(TICKET_STATUSES)), [STATUS[s] for s in ("new", "open", "pending", "on_hold")]
+)
+
+
+def _daily_truth(
+    timeline, *, team, escalated_from, replies, solves, reopens, csat, ids
+) -> pa.Table:
+    """Per UTC day, from the emitted events: each team's backlog changes (+1 when a ticket
+    it owns enters an unsolved status, -1 when it leaves it; an escalation moves a ticket to
+    tier 2's backlog), tickets created, reopened and solved, and per agent public replies,
+    tickets replied, solves (by the agent of the latest assignment), reopens of their
+    solves, and CSAT responses and satisfied ones (by the ticket's agent)."""
+    ticket, start, state, end, previous = timeline
+    was_unsolved = np.where(previous >= 0, UNSOLVED[np.maximum(previous, 0)], False)
+    unsolved = UNSOLVED[state]
+    # Backlog: each unsolved status counts for the team owning the ticket, split at an
+    # escalation inside it.
+    s, e, t = start[unsolved], end[unsolved], ticket[unsolved]
+    moves = escalated_from[t]
+    team_from = np.where(s >= moves, T2, team[t])
+    crosses = (s < moves) & np.where(e < 0, moves < NEVER, moves < e)
+    team_until = np.where(crosses, T2, team_from)
+    left = e >= 0
+    backlog = daily_counts(
+        "backlog_change",
+        np.concatenate([s, moves[crosses], moves[crosses], e[left]]),
+        ids,
+        team=np.concatenate(
+            [team_from, team[t][crosses], np.full(int(crosses.sum()), T2), team_until[left]]
+        ),
+        weights=np.concatenate(
+            [
+                np.ones(len(s)),
+                -np.ones(int(crosses.sum())),
+                np.ones(int(crosses.sum())),
+                -np.ones(int(left.sum())),
+            ]
+        ),
+    )
+    reply_ticket, reply_at, reply_agent = replies
+    by_agent = reply_agent >= 0
+    replied = np.unique(
+        np.stack([reply_ticket, reply_at // DAY, reply_agent], axis=1)[by_agent], axis=0
+    )
+    csat_at, csat_agent, csat_score = csat
+    return pa.concat_tables(
+        [
+            backlog,
+            daily_counts("tickets_created", start[previous < 0], ids),
+            daily_counts(
+                "tickets_reopened", start[unsolved & (previous >= 0) & ~was_unsolved], ids
+            ),
+            daily_counts("tickets_solved", start[~unsolved & ((previous < 0) | was_unsolved)], ids),
+            daily_counts("public_replies", reply_at[by_agent], ids, agent=reply_agent[by_agent]),
+            daily_counts("tickets_replied", replied[:, 1] * DAY, ids, agent=replied[:, 2]),
+            daily_counts("agent_solves", solves[0], ids, agent=solves[1]),
+            daily_counts("agent_solves_reopened", reopens[0], ids, agent=reopens[1]),
+            daily_counts("csat_responses", csat_at, ids, agent=csat_agent),
+            daily_counts(
+                "csat_satisfied",
+                csat_at[csat_score >= 4],
+                ids,
+                agent=csat_agent[csat_score >= 4],
+            ),
+        ]
+    )

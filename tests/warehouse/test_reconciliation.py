@@ -429,3 +429,180 @@ def test_automatic_resolutions_are_the_rule_firings_that_solved_a_ticket(warehou
     assert closing_fired > 0 and closing_resolved == 0
     stale_fired, stale_resolved = firings["rule_solve_pending_after_7_days"]
     assert stale_fired > 0 and stale_resolved == stale_fired
+
+
+def _daily_truth(home: Home, measures: dict[str, str], keys: str) -> str:
+    """truth/daily's ``measures`` (truth name: mart column) summed per ``keys``, as SQL."""
+    sums = ", ".join(
+        f"sum(value) filter (where measure = '{name}') as {column}"
+        for name, column in measures.items()
+    )
+    names = ", ".join(f"'{name}'" for name in measures)
+    return (
+        f"(select {keys}, {sums} from {_truth_of(home, 'daily')} "
+        f"where measure in ({names}) group by {keys})"
+    )
+
+
+def _mismatches(columns) -> str:
+    return ", ".join(
+        f"count(*) filter (where abs(coalesce(fct.{c}, 0) - coalesce(truth.{c}, 0)) >= 1e-6)"
+        for c in columns
+    )
+
+
+def test_backlog_matches_the_truth(warehouse, published_home: Home) -> None:
+    # The simulator's status timeline gives each day's backlog changes: the backlog at a
+    # day's end is their running sum, from the first simulated day (nothing before it).
+    flows = {
+        "tickets_created": "tickets_created_count",
+        "tickets_reopened": "tickets_reopened_count",
+        "tickets_solved": "tickets_solved_count",
+        "backlog_change": "backlog_change",
+    }
+    truth = _daily_truth(published_home, flows, "activity_date")
+    differences = warehouse.execute(
+        f"""
+        with days as (
+            select cast(date_day as date) as date_day
+            from generate_series(
+                (select min(date_day) from marts.fct_backlog_daily),
+                (select max(date_day) from marts.fct_backlog_daily),
+                interval 1 day
+            ) as spine(date_day)
+        ),
+        truth as (
+            select
+                days.date_day,
+                daily.tickets_created_count,
+                daily.tickets_reopened_count,
+                daily.tickets_solved_count,
+                sum(coalesce(daily.backlog_change, 0)) over (order by days.date_day)
+                    as backlog_count
+            from days
+            left join {truth} as daily on daily.activity_date = days.date_day
+        )
+        select
+            count(*) filter (where fct.date_day is null or truth.date_day is null),
+            {_mismatches(["backlog_count", *list(flows.values())[:3]])},
+            (select count(*) from {truth} where activity_date not in
+                (select date_day from marts.fct_backlog_daily)),
+            sum(truth.tickets_reopened_count),
+            max(truth.backlog_count)
+        from marts.fct_backlog_daily as fct
+        full join truth using (date_day)
+        """
+    ).fetchone()
+    checks = ("unmatched days", "backlog", "created", "reopened", "solved", "days outside")
+    assert differences[:6] == (0,) * 6, dict(zip(checks, differences, strict=False))
+    assert differences[6] > 0 and differences[7] > 5, "reopens, and a backlog to count"
+
+
+def test_team_backlogs_match_the_truth(warehouse, published_home: Home) -> None:
+    # Per owning team: an escalation moves the ticket to tier 2's backlog when it happens.
+    truth = _daily_truth(
+        published_home, {"backlog_change": "backlog_change"}, "team_id, activity_date"
+    )
+    differences = warehouse.execute(
+        f"""
+        with truth as (
+            select
+                fct.team_id,
+                fct.date_day,
+                sum(coalesce(daily.backlog_change, 0)) over (
+                    partition by fct.team_id order by fct.date_day
+                ) as backlog_count
+            from marts.fct_team_backlog_daily as fct
+            left join {truth} as daily
+                on daily.team_id = fct.team_id and daily.activity_date = fct.date_day
+        )
+        select
+            {_mismatches(["backlog_count"])},
+            (select count(*) from {truth} as daily where not exists (
+                select 1 from marts.fct_team_backlog_daily as fct
+                where fct.team_id = daily.team_id and fct.date_day = daily.activity_date)),
+            count(distinct fct.team_id) filter (where fct.backlog_count > 0),
+            (select min(date_day) from marts.fct_team_backlog_daily)
+                = (select min(activity_date) from {truth})
+        from marts.fct_team_backlog_daily as fct
+        inner join truth using (team_id, date_day)
+        """
+    ).fetchone()
+    assert differences[:2] == (0, 0), differences
+    assert differences[2] >= 3 and differences[3], "teams with backlogs, from the first day"
+
+
+AGENT_MEASURES = {
+    "public_replies": "public_reply_count",
+    "tickets_replied": "tickets_replied_count",
+    "agent_solves": "tickets_solved_count",
+    "agent_solves_reopened": "solves_reopened_count",
+    "csat_responses": "csat_response_count",
+    "csat_satisfied": "csat_satisfied_count",
+    "scheduled_minutes": "scheduled_minutes",
+    "occupied_minutes": "occupied_minutes",
+}
+
+
+def _assert_mart_matches_daily_truth(
+    warehouse, home: Home, mart: str, keys: str, measures: dict[str, str], ratios=()
+) -> None:
+    """Every row of ``mart`` (per ``keys``) against truth/daily's ``measures``, exactly: no
+    row on one side only, no measure off, each measure present in the fixture; ``ratios``
+    (column, numerator, denominator) are checked against the truth's ratio (null: none)."""
+    truth = _daily_truth(home, measures, keys)
+    columns = list(measures.values())
+    first_key = keys.split(",")[0].strip()
+    ratio_checks = "".join(
+        f"count(*) filter (where abs(coalesce(fct.{column}, -1) - coalesce("
+        f"truth.{numerator} / nullif(truth.{denominator}, 0), -1)) >= 1e-6),"
+        for column, numerator, denominator in ratios
+    )
+    differences = warehouse.execute(
+        f"""
+        select
+            count(*) filter (where fct.{first_key} is null or truth.{first_key} is null),
+            {_mismatches(columns)},
+            {ratio_checks}
+            {", ".join(f"sum(truth.{c})" for c in columns)}
+        from marts.{mart} as fct
+        full join {truth} as truth using ({keys})
+        """
+    ).fetchone()
+    checks = ["unmatched rows", *columns, *(column for column, _, _ in ratios)]
+    wrong = dict(zip(checks, differences, strict=False))
+    assert set(wrong.values()) == {0}, wrong
+    totals = dict(zip(columns, differences[len(checks) :], strict=True))
+    assert min(totals.values()) > 0, f"every measure happens in the fixture: {totals}"
+
+
+def test_agent_days_match_the_truth(warehouse, published_home: Home) -> None:
+    # Every agent-day's replies, solves (by the agent of the latest assignment, tier 2's
+    # after an escalation), reopens of those solves, CSAT, shifts and busy time.
+    _assert_mart_matches_daily_truth(
+        warehouse,
+        published_home,
+        "fct_agent_daily",
+        "agent_id, activity_date",
+        AGENT_MEASURES,
+        ratios=(
+            ("average_handle_minutes", "occupied_minutes", "tickets_replied_count"),
+            ("occupancy_rate", "occupied_minutes", "scheduled_minutes"),
+        ),
+    )
+
+
+KB_MEASURES = {
+    "article_views": "article_view_count",
+    "searches": "search_count",
+    "zero_result_searches": "zero_result_search_count",
+    "helpful_votes": "helpful_vote_count",
+    "unhelpful_votes": "unhelpful_vote_count",
+    "kb_sessions": "kb_session_count",
+}
+
+
+def test_kb_activity_matches_the_truth(warehouse, published_home: Home) -> None:
+    _assert_mart_matches_daily_truth(
+        warehouse, published_home, "fct_kb_activity", "activity_date", KB_MEASURES
+    )
