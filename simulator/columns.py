@@ -79,42 +79,82 @@ DAILY_TRUTH_SCHEMA = pa.schema(
 SECONDS_PER_DAY = 86_400
 
 
-def daily_counts(
-    measure: str,
-    at: np.ndarray,
-    ids: dict[str, pa.Array],
-    *,
-    team: np.ndarray | None = None,
-    agent: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
-) -> pa.Table:
-    """``measure`` per UTC day of ``at`` and team and agent code (-1: none): the rows' count,
-    or the sum of their ``weights``; ``ids`` names the codes (``team_id``, ``agent_id``)."""
-    at = np.asarray(at, dtype=np.int64)
-    n = len(at)
-    if n == 0:
-        return DAILY_TRUTH_SCHEMA.empty_table()
-    none = np.full(n, NULL, dtype=np.int64)
-    keys = np.stack(
-        [
-            at // SECONDS_PER_DAY,
-            none if team is None else np.asarray(team, dtype=np.int64),
-            none if agent is None else np.asarray(agent, dtype=np.int64),
-        ],
-        axis=1,
-    )
-    distinct, group = np.unique(keys, axis=0, return_inverse=True)
-    values = np.bincount(group.ravel(), weights=weights, minlength=len(distinct))
-    return pa.table(
-        {
-            "measure": pa.array([measure] * len(distinct), pa.string()),
-            "activity_date": pa.array(distinct[:, 0].astype(np.int32), pa.date32()),
-            "team_id": take(ids["team_id"], distinct[:, 1]),
-            "agent_id": take(ids["agent_id"], distinct[:, 2]),
-            "value": pa.array(values.astype(np.float64)),
-        },
-        schema=DAILY_TRUTH_SCHEMA,
-    )
+def group_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of integer ``columns`` (as columns, sorted) and each row's group:
+    ``np.unique(axis=0)`` on one integer key made of the columns, several times faster."""
+    columns = [np.asarray(column, dtype=np.int64) for column in columns]
+    if len(columns[0]) == 0:
+        return columns, np.empty(0, dtype=np.int64)
+    lows = [int(column.min()) for column in columns]
+    spans = [int(column.max()) - low + 1 for column, low in zip(columns, lows, strict=True)]
+    if float(np.prod(spans, dtype=np.float64)) >= 2**62:
+        distinct, group = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        return list(distinct.T), group.ravel()
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, low, span in zip(columns, lows, spans, strict=True):
+        key = key * span + (column - low)
+    distinct, group = np.unique(key, return_inverse=True)
+    decoded = []
+    for low, span in zip(reversed(lows), reversed(spans), strict=True):
+        decoded.append(distinct % span + low)
+        distinct = distinct // span
+    return decoded[::-1], group
+
+
+class DailyCounts:
+    """Per-day measures (``DAILY_TRUTH_SCHEMA``) that a day's generators add, grouped once."""
+
+    def __init__(self) -> None:
+        self.measures: list[str] = []
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(
+        self,
+        measure: str,
+        at: np.ndarray,
+        *,
+        team: np.ndarray | None = None,
+        agent: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> None:
+        """Rows counting for ``measure`` on the UTC day of ``at``, for the team and agent
+        codes (-1: none); each row counts one, or its weight."""
+        at = np.asarray(at, dtype=np.int64)
+        n = len(at)
+        if measure not in self.measures:
+            self.measures.append(measure)
+        if n == 0:
+            return
+        none = np.full(n, NULL, dtype=np.int64)
+        self.parts.append(
+            (
+                np.full(n, self.measures.index(measure), dtype=np.int64),
+                at // SECONDS_PER_DAY,
+                none if team is None else np.asarray(team, dtype=np.int64),
+                none if agent is None else np.asarray(agent, dtype=np.int64),
+                np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64),
+            )
+        )
+
+    def table(self, ids: dict[str, pa.Array]) -> pa.Table:
+        """The sums per measure, day, team and agent; ``ids`` names the codes (``team_id``,
+        ``agent_id``)."""
+        if not self.parts:
+            return DAILY_TRUTH_SCHEMA.empty_table()
+        measure, day, team, agent, weights = (
+            np.concatenate(c) for c in zip(*self.parts, strict=True)
+        )
+        (measure, day, team, agent), group = group_rows(measure, day, team, agent)
+        return pa.table(
+            {
+                "measure": take(strings(self.measures), measure),
+                "activity_date": pa.array(day.astype(np.int32), pa.date32()),
+                "team_id": take(ids["team_id"], team),
+                "agent_id": take(ids["agent_id"], agent),
+                "value": pa.array(np.bincount(group, weights=weights, minlength=len(day))),
+            },
+            schema=DAILY_TRUTH_SCHEMA,
+        )
 
 
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

@@ -219,8 +219,7 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         survey_truth.append(
             (nps_lookups["survey_id"], numbers, survey_type, scores, customers, None, None)
         )
-    daily = [ticket_info["daily"]]
-    daily_ids = {"team_id": shared["team_id"], "agent_id": shared["agent_id"]}
+    daily = ticket_info["daily"]
     for source, generate, truth_of in (
         ("customer", activity.generate_customer_day, None),
         ("agent", activity.generate_agent_day, activity.agent_day_truth),
@@ -231,7 +230,7 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         rows, lookups = generate(world, day_index)
         kept = emit(source, rows, lookups)
         if truth_of is not None:
-            daily.append(truth_of(rows.event_types(), kept, daily_ids))
+            truth_of(rows.event_types(), kept, daily)
     chat_rows, chat_lookups, conversations = activity.generate_chat_day(world, day_index)
     emit("chat", chat_rows, chat_lookups)
     return DayOutput(
@@ -239,7 +238,7 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         ticket_info["tickets"],
         _survey_table(world, survey_truth),
         conversations,
-        pa.concat_tables(daily),
+        daily.table({"team_id": shared["team_id"], "agent_id": shared["agent_id"]}),
         malformed,
         stats,
     )

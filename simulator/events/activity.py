@@ -10,9 +10,10 @@ import pyarrow.compute as pc
 
 from servops.events import SURVEY_TYPES, UTC_MICROS
 from simulator.columns import (
+    DailyCounts,
     EventRows,
-    daily_counts,
     earliest,
+    group_rows,
     id_array,
     stable_order,
     strings,
@@ -545,10 +546,12 @@ def _rows_of(event_types: list[str], kept: dict[str, np.ndarray], *names: str) -
     return np.flatnonzero(np.isin(kept["_type"], codes))
 
 
-def agent_day_truth(event_types: list[str], kept: dict[str, np.ndarray], ids) -> pa.Table:
-    """Per agent and UTC day, from a day's emitted agent events: scheduled minutes (each
-    shift from its start to its end, on its start's day) and occupied minutes (each busy
-    status until the agent's next status, on its start's day)."""
+def agent_day_truth(
+    event_types: list[str], kept: dict[str, np.ndarray], daily: DailyCounts
+) -> None:
+    """Adds to ``daily``, per agent and UTC day, from a day's emitted agent events:
+    scheduled minutes (each shift from its start to its end, on its start's day) and
+    occupied minutes (each busy status until the agent's next status, on its start's day)."""
     empty = np.empty(0, dtype=np.int64)
     at, agent = kept.get("_at", empty), kept.get("agent_id", empty)
     started = _rows_of(event_types, kept, "agent.shift_started")
@@ -567,29 +570,24 @@ def agent_day_truth(event_types: list[str], kept: dict[str, np.ndarray], ids) ->
     is_busy = kept.get("agent_status", empty)[order] == AGENT_STATUSES.index("busy")
     busy = np.flatnonzero(is_busy & same_agent_next)
     busy_from, busy_until = at[order[busy]], at[order[busy + 1]]
-    return pa.concat_tables(
-        [
-            daily_counts(
-                "scheduled_minutes",
-                at[started][whole],
-                ids,
-                agent=agent[started][whole],
-                weights=(shift_end[whole] - at[started][whole]) / 60.0,
-            ),
-            daily_counts(
-                "occupied_minutes",
-                busy_from,
-                ids,
-                agent=agent[order[busy]],
-                weights=(busy_until - busy_from) / 60.0,
-            ),
-        ]
+    daily.add(
+        "scheduled_minutes",
+        at[started][whole],
+        agent=agent[started][whole],
+        weights=(shift_end[whole] - at[started][whole]) / 60.0,
+    )
+    daily.add(
+        "occupied_minutes",
+        busy_from,
+        agent=agent[order[busy]],
+        weights=(busy_until - busy_from) / 60.0,
     )
 
 
-def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], ids) -> pa.Table:
-    """Per UTC day, from a day's emitted knowledge-base events: article views, searches and
-    zero-result searches, helpful and unhelpful votes, and sessions with an event that day."""
+def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], daily: DailyCounts) -> None:
+    """Adds to ``daily``, per UTC day, from a day's emitted knowledge-base events: article
+    views, searches and zero-result searches, helpful and unhelpful votes, and sessions
+    with an event that day."""
     empty = np.empty(0, dtype=np.int64)
     at = kept.get("_at", empty)
     searched = _rows_of(event_types, kept, "kb.searched")
@@ -597,14 +595,10 @@ def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], ids) -> pa
     voted = _rows_of(event_types, kept, "kb.article_voted")
     helpful = kept.get("is_helpful", empty)
     results = kept.get("result_count", empty)
-    sessions = np.unique(np.stack([kept.get("session_id", empty), at // DAY], axis=1), axis=0)
-    return pa.concat_tables(
-        [
-            daily_counts("article_views", at[viewed], ids),
-            daily_counts("searches", at[searched], ids),
-            daily_counts("zero_result_searches", at[searched][results[searched] == 0], ids),
-            daily_counts("helpful_votes", at[voted][helpful[voted] == 1], ids),
-            daily_counts("unhelpful_votes", at[voted][helpful[voted] == 0], ids),
-            daily_counts("kb_sessions", sessions[:, 1] * DAY, ids),
-        ]
-    )
+    (_, session_day), _ = group_rows(kept.get("session_id", empty), at // DAY)
+    daily.add("article_views", at[viewed])
+    daily.add("searches", at[searched])
+    daily.add("zero_result_searches", at[searched][results[searched] == 0])
+    daily.add("helpful_votes", at[voted][helpful[voted] == 1])
+    daily.add("unhelpful_votes", at[voted][helpful[voted] == 0])
+    daily.add("kb_sessions", session_day * DAY)

@@ -18,16 +18,16 @@ import pyarrow.compute as pc
 
 from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICROS
 from simulator.columns import (
+    DailyCounts,
     EventRows,
-    daily_counts,
     earliest,
+    group_rows,
     id_array,
     stable_order,
     strings,
     timestamps,
 )
 from simulator.entities import T1, T2, TEAM_SHARE, TEAMS
-from simulator.events.activity import world_lookups
 from simulator.rng import generator
 from simulator.timeline import DAY, World
 
@@ -663,7 +663,9 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         ticket = owner_of[rows]
         return np.where(at[rows] >= escalated_from[ticket], tier2[ticket], agent[ticket])
 
-    daily = _daily_truth(
+    daily = DailyCounts()
+    _daily_truth(
+        daily,
         timeline,
         team=team,
         escalated_from=escalated_from,
@@ -675,7 +677,6 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         solves=(at[mark == SOLVE], agent_at(np.flatnonzero(mark == SOLVE))),
         reopens=(at[mark == REOPEN], agent_at(np.flatnonzero(mark == REOPEN))),
         csat=csat_answers,
-        ids={"team_id": VOCAB["team_id"], "agent_id": world_lookups(world)["agent_id"]},
     )
     return (
         rows,
@@ -697,13 +698,13 @@ UNSOLVED = np.isin(
 
 
 def _daily_truth(
-    timeline, *, team, escalated_from, replies, solves, reopens, csat, ids
-) -> pa.Table:
-    """Per UTC day, from the emitted events: each team's backlog changes (+1 when a ticket
-    it owns enters an unsolved status, -1 when it leaves it; an escalation moves a ticket to
-    tier 2's backlog), tickets created, reopened and solved, and per agent public replies,
-    tickets replied, solves (by the agent of the latest assignment), reopens of their
-    solves, and CSAT responses and satisfied ones (by the ticket's agent)."""
+    daily: DailyCounts, timeline, *, team, escalated_from, replies, solves, reopens, csat
+) -> None:
+    """Adds to ``daily``, per UTC day, from the emitted events: each team's backlog changes
+    (+1 when a ticket it owns enters an unsolved status, -1 when it leaves it; an escalation
+    moves a ticket to tier 2's backlog), tickets created, reopened and solved, and per agent
+    public replies, tickets replied, solves (by the agent of the latest assignment), reopens
+    of their solves, and CSAT responses and satisfied ones (by the ticket's agent)."""
     ticket, start, state, end, previous = timeline
     was_unsolved = np.where(previous >= 0, UNSOLVED[np.maximum(previous, 0)], False)
     unsolved = UNSOLVED[state]
@@ -715,10 +716,9 @@ def _daily_truth(
     crosses = (s < moves) & np.where(e < 0, moves < NEVER, moves < e)
     team_until = np.where(crosses, T2, team_from)
     left = e >= 0
-    backlog = daily_counts(
+    daily.add(
         "backlog_change",
         np.concatenate([s, moves[crosses], moves[crosses], e[left]]),
-        ids,
         team=np.concatenate(
             [team_from, team[t][crosses], np.full(int(crosses.sum()), T2), team_until[left]]
         ),
@@ -733,28 +733,16 @@ def _daily_truth(
     )
     reply_ticket, reply_at, reply_agent = replies
     by_agent = reply_agent >= 0
-    replied = np.unique(
-        np.stack([reply_ticket, reply_at // DAY, reply_agent], axis=1)[by_agent], axis=0
+    (_, replied_day, replied_agent), _ = group_rows(
+        reply_ticket[by_agent], reply_at[by_agent] // DAY, reply_agent[by_agent]
     )
     csat_at, csat_agent, csat_score = csat
-    return pa.concat_tables(
-        [
-            backlog,
-            daily_counts("tickets_created", start[previous < 0], ids),
-            daily_counts(
-                "tickets_reopened", start[unsolved & (previous >= 0) & ~was_unsolved], ids
-            ),
-            daily_counts("tickets_solved", start[~unsolved & ((previous < 0) | was_unsolved)], ids),
-            daily_counts("public_replies", reply_at[by_agent], ids, agent=reply_agent[by_agent]),
-            daily_counts("tickets_replied", replied[:, 1] * DAY, ids, agent=replied[:, 2]),
-            daily_counts("agent_solves", solves[0], ids, agent=solves[1]),
-            daily_counts("agent_solves_reopened", reopens[0], ids, agent=reopens[1]),
-            daily_counts("csat_responses", csat_at, ids, agent=csat_agent),
-            daily_counts(
-                "csat_satisfied",
-                csat_at[csat_score >= 4],
-                ids,
-                agent=csat_agent[csat_score >= 4],
-            ),
-        ]
-    )
+    daily.add("tickets_created", start[previous < 0])
+    daily.add("tickets_reopened", start[unsolved & (previous >= 0) & ~was_unsolved])
+    daily.add("tickets_solved", start[~unsolved & ((previous < 0) | was_unsolved)])
+    daily.add("public_replies", reply_at[by_agent], agent=reply_agent[by_agent])
+    daily.add("tickets_replied", replied_day * DAY, agent=replied_agent)
+    daily.add("agent_solves", solves[0], agent=solves[1])
+    daily.add("agent_solves_reopened", reopens[0], agent=reopens[1])
+    daily.add("csat_responses", csat_at, agent=csat_agent)
+    daily.add("csat_satisfied", csat_at[csat_score >= 4], agent=csat_agent[csat_score >= 4])
