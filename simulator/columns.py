@@ -79,26 +79,39 @@ DAILY_TRUTH_SCHEMA = pa.schema(
 SECONDS_PER_DAY = 86_400
 
 
-def group_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct rows of integer ``columns`` (as columns, sorted) and each row's group:
-    ``np.unique(axis=0)`` on one integer key made of the columns, several times faster."""
+def group_rows(*columns: np.ndarray, groups: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of integer ``columns`` (as columns, sorted) and, if ``groups``, each
+    row's group: ``np.unique(axis=0)``, on one integer key made of the columns. A key range
+    within a few times the row count is counted in a table (no sort at all); else the keys
+    are sorted, without the slower argsort unless the groups are wanted."""
     columns = [np.asarray(column, dtype=np.int64) for column in columns]
-    if len(columns[0]) == 0:
+    n = len(columns[0])
+    if n == 0:
         return columns, np.empty(0, dtype=np.int64)
     lows = [int(column.min()) for column in columns]
     spans = [int(column.max()) - low + 1 for column, low in zip(columns, lows, strict=True)]
-    if float(np.prod(spans, dtype=np.float64)) >= 2**62:
+    size = float(np.prod(spans, dtype=np.float64))
+    if size >= 2**62:
         distinct, group = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
         return list(distinct.T), group.ravel()
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
     for column, low, span in zip(columns, lows, spans, strict=True):
         key = key * span + (column - low)
-    distinct, group = np.unique(key, return_inverse=True)
+    group = np.empty(0, dtype=np.int64)
+    if size <= 4 * n + 65_536:
+        present = np.bincount(key, minlength=int(size)) > 0
+        distinct = np.flatnonzero(present)
+        if groups:
+            group = (np.cumsum(present) - 1)[key]
+    elif groups:
+        distinct, group = np.unique(key, return_inverse=True)
+    else:
+        distinct = np.unique(key)
     decoded = []
     for low, span in zip(reversed(lows), reversed(spans), strict=True):
         decoded.append(distinct % span + low)
         distinct = distinct // span
-    return decoded[::-1], group
+    return decoded[::-1], group.ravel()
 
 
 class DailyCounts:
@@ -117,40 +130,44 @@ class DailyCounts:
         agent: np.ndarray | None = None,
         weights: np.ndarray | None = None,
     ) -> None:
-        """Rows counting for ``measure`` on the UTC day of ``at``, for the team and agent
-        codes (-1: none); each row counts one, or its weight."""
+        """Rows counting for ``measure`` on the UTC day of ``at``, for a team or an agent
+        (codes; neither: the whole help desk); each row counts one, or its weight."""
         at = np.asarray(at, dtype=np.int64)
         n = len(at)
         if measure not in self.measures:
             self.measures.append(measure)
         if n == 0:
             return
-        none = np.full(n, NULL, dtype=np.int64)
+        if team is not None and agent is not None:
+            raise ValueError(f"{measure}: a row counts for a team or an agent, not both")
+        # One owner column: a team's code, -2 less an agent's, or -1 (a small key range).
+        owner = np.full(n, NULL, dtype=np.int64)
+        if team is not None:
+            owner = np.asarray(team, dtype=np.int64)
+        elif agent is not None:
+            owner = -2 - np.asarray(agent, dtype=np.int64)
         self.parts.append(
             (
                 np.full(n, self.measures.index(measure), dtype=np.int64),
                 at // SECONDS_PER_DAY,
-                none if team is None else np.asarray(team, dtype=np.int64),
-                none if agent is None else np.asarray(agent, dtype=np.int64),
+                owner,
                 np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64),
             )
         )
 
     def table(self, ids: dict[str, pa.Array]) -> pa.Table:
-        """The sums per measure, day, team and agent; ``ids`` names the codes (``team_id``,
-        ``agent_id``)."""
+        """The sums per measure, day, and team or agent; ``ids`` names the codes
+        (``team_id``, ``agent_id``)."""
         if not self.parts:
             return DAILY_TRUTH_SCHEMA.empty_table()
-        measure, day, team, agent, weights = (
-            np.concatenate(c) for c in zip(*self.parts, strict=True)
-        )
-        (measure, day, team, agent), group = group_rows(measure, day, team, agent)
+        measure, day, owner, weights = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+        (measure, day, owner), group = group_rows(measure, day, owner)
         return pa.table(
             {
                 "measure": take(strings(self.measures), measure),
                 "activity_date": pa.array(day.astype(np.int32), pa.date32()),
-                "team_id": take(ids["team_id"], team),
-                "agent_id": take(ids["agent_id"], agent),
+                "team_id": take(ids["team_id"], np.where(owner >= 0, owner, NULL)),
+                "agent_id": take(ids["agent_id"], np.where(owner <= -2, -2 - owner, NULL)),
                 "value": pa.array(np.bincount(group, weights=weights, minlength=len(day))),
             },
             schema=DAILY_TRUTH_SCHEMA,

@@ -595,7 +595,7 @@ def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], daily: Dai
     voted = _rows_of(event_types, kept, "kb.article_voted")
     helpful = kept.get("is_helpful", empty)
     results = kept.get("result_count", empty)
-    (_, session_day), _ = group_rows(kept.get("session_id", empty), at // DAY)
+    (_, session_day), _ = group_rows(kept.get("session_id", empty), at // DAY, groups=False)
     daily.add("article_views", at[viewed])
     daily.add("searches", at[searched])
     daily.add("zero_result_searches", at[searched][results[searched] == 0])

@@ -734,7 +734,7 @@ def _daily_truth(
     reply_ticket, reply_at, reply_agent = replies
     by_agent = reply_agent >= 0
     (_, replied_day, replied_agent), _ = group_rows(
-        reply_ticket[by_agent], reply_at[by_agent] // DAY, reply_agent[by_agent]
+        reply_ticket[by_agent], reply_at[by_agent] // DAY, reply_agent[by_agent], groups=False
     )
     csat_at, csat_agent, csat_score = csat
     daily.add("tickets_created", start[previous < 0])
