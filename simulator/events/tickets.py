@@ -659,9 +659,10 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     # The agent naming each ticket's latest assignment: tier 2's from the escalation on.
     escalated_from = np.where(has_moved, moved, NEVER)
 
-    def agent_at(rows: np.ndarray) -> np.ndarray:
-        ticket = owner_of[rows]
-        return np.where(at[rows] >= escalated_from[ticket], tier2[ticket], agent[ticket])
+    def agent_at(ticket: np.ndarray, when: np.ndarray) -> np.ndarray:
+        return np.where(when >= escalated_from[ticket], tier2[ticket], agent[ticket])
+
+    named = cols.get("agent_id", empty) >= 0
 
     daily = DailyCounts()
     _daily_truth(
@@ -669,13 +670,14 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         timeline,
         team=team,
         escalated_from=escalated_from,
+        agent_at=agent_at,
+        agents_named=(owner_of[named], at[named], cols.get("agent_id", empty)[named]),
         replies=(
             owner_of[mark == REPLY],
             at[mark == REPLY],
             cols.get("agent_id", empty)[mark == REPLY],
         ),
-        solves=(at[mark == SOLVE], agent_at(np.flatnonzero(mark == SOLVE))),
-        reopens=(at[mark == REOPEN], agent_at(np.flatnonzero(mark == REOPEN))),
+        reopens=(owner_of[mark == REOPEN], at[mark == REOPEN]),
         csat=csat_answers,
     )
     return (
@@ -698,13 +700,24 @@ UNSOLVED = np.isin(
 
 
 def _daily_truth(
-    daily: DailyCounts, timeline, *, team, escalated_from, replies, solves, reopens, csat
+    daily: DailyCounts,
+    timeline,
+    *,
+    team,
+    escalated_from,
+    agent_at,
+    agents_named,
+    replies,
+    reopens,
+    csat,
 ) -> None:
     """Adds to ``daily``, per UTC day, from the emitted events: each team's backlog changes
     (+1 when a ticket it owns enters an unsolved status, -1 when it leaves it; an escalation
     moves a ticket to tier 2's backlog), tickets created, reopened and solved, and per agent
-    public replies, tickets replied, solves (by the agent of the latest assignment), reopens
-    of their solves, and CSAT responses and satisfied ones (by the ticket's agent)."""
+    public replies, tickets replied, solves (by the agent of the latest assignment) with the
+    agent work (new and open time) since the ticket's previous solve, reopens of their
+    solves, CSAT responses and satisfied ones (by the ticket's agent), and changes to the
+    backlog each owns (unsolved tickets whose latest event naming an agent names it)."""
     ticket, start, state, end, previous = timeline
     was_unsolved = np.where(previous >= 0, UNSOLVED[np.maximum(previous, 0)], False)
     unsolved = UNSOLVED[state]
@@ -742,7 +755,68 @@ def _daily_truth(
     daily.add("tickets_solved", start[~unsolved & ((previous < 0) | was_unsolved)])
     daily.add("public_replies", reply_at[by_agent], agent=reply_agent[by_agent])
     daily.add("tickets_replied", replied_day * DAY, agent=replied_agent)
-    daily.add("agent_solves", solves[0], agent=solves[1])
-    daily.add("agent_solves_reopened", reopens[0], agent=reopens[1])
+    # Solves, each with the agent work accumulated since the ticket's previous solve.
+    work = _ticket_total(np.where(WORKING[state] & (end >= 0), end - start, 0), ticket)
+    solved = np.flatnonzero(state == STATUS["solved"])
+    same_ticket = np.insert(ticket[solved][1:] == ticket[solved][:-1], 0, False)
+    since = work[solved] - np.where(same_ticket, np.insert(work[solved][:-1], 0, 0), 0)
+    solver = agent_at(ticket[solved], start[solved])
+    daily.add("agent_solves", start[solved], agent=solver)
+    daily.add("agent_solve_work_minutes", start[solved], agent=solver, weights=since / 60.0)
+    reopen_ticket, reopen_at = reopens
+    daily.add("agent_solves_reopened", reopen_at, agent=agent_at(reopen_ticket, reopen_at))
+    _owned_backlog(daily, timeline, unsolved, agents_named)
     daily.add("csat_responses", csat_at, agent=csat_agent)
     daily.add("csat_satisfied", csat_at[csat_score >= 4], agent=csat_agent[csat_score >= 4])
+
+
+# Statuses whose time is agent work (fct_tickets.agent_work_calendar_minutes).
+WORKING = np.isin(np.arange(len(TICKET_STATUSES)), [STATUS["new"], STATUS["open"]])
+
+
+def _ticket_total(values: np.ndarray, ticket: np.ndarray) -> np.ndarray:
+    """Per row of ``ticket`` (sorted), the running total of ``values`` within its ticket up to
+    and including the row."""
+    if len(values) == 0:
+        return values
+    total = np.cumsum(values)
+    first = np.insert(ticket[1:] != ticket[:-1], 0, True)
+    start_total = (total - values)[first]
+    return total - start_total[np.cumsum(first) - 1]
+
+
+def _owned_backlog(daily: DailyCounts, timeline, unsolved, agents_named) -> None:
+    """Each agent's backlog changes: a ticket is in an agent's backlog while unsolved and its
+    latest event naming an agent names that agent (before any names one: no agent's)."""
+    ticket, start, _, _, _ = timeline
+    named_ticket, named_at, named_agent = agents_named
+    # One timeline per ticket of both kinds of change, each carrying what it sets (-1: the
+    # other kind's, carried forward from the ticket's earlier rows).
+    rows_ticket = np.concatenate([ticket, named_ticket])
+    rows_at = np.concatenate([start, named_at])
+    sets_unsolved = np.concatenate([unsolved.astype(np.int64), np.full(len(named_at), -1)])
+    sets_agent = np.concatenate([np.full(len(start), -1), named_agent])
+    if len(rows_at) == 0:
+        return
+    low = int(rows_at.min())
+    span = int(rows_at.max()) - low + 1
+    order = stable_order(rows_ticket * span + rows_at - low)
+    rows_ticket, rows_at = rows_ticket[order], rows_at[order]
+    first = np.insert(rows_ticket[1:] != rows_ticket[:-1], 0, True)
+
+    def carried(values: np.ndarray) -> np.ndarray:
+        """Each row's latest value of its ticket so far (-1: none yet)."""
+        known = (values >= 0) | first
+        latest = np.maximum.accumulate(np.where(known, np.arange(len(values)), 0))
+        return values[latest]
+
+    is_unsolved = carried(sets_unsolved[order]) == 1
+    owner = carried(sets_agent[order])
+    owned = np.flatnonzero(is_unsolved & (owner >= 0))
+    has_next = np.append(~first[1:], False)[owned]
+    daily.add(
+        "agent_backlog_change",
+        np.concatenate([rows_at[owned], rows_at[owned[has_next] + 1]]),
+        agent=np.concatenate([owner[owned], owner[owned[has_next]]]),
+        weights=np.concatenate([np.ones(len(owned)), -np.ones(int(has_next.sum()))]),
+    )

@@ -536,6 +536,7 @@ AGENT_MEASURES = {
     "public_replies": "public_reply_count",
     "tickets_replied": "tickets_replied_count",
     "agent_solves": "tickets_solved_count",
+    "agent_solve_work_minutes": "solve_work_minutes",
     "agent_solves_reopened": "solves_reopened_count",
     "csat_responses": "csat_response_count",
     "csat_satisfied": "csat_satisfied_count",
@@ -588,8 +589,34 @@ def test_agent_days_match_the_truth(warehouse, published_home: Home) -> None:
         ratios=(
             ("average_handle_minutes", "occupied_minutes", "tickets_replied_count"),
             ("occupancy_rate", "occupied_minutes", "scheduled_minutes"),
+            ("average_solve_work_minutes", "solve_work_minutes", "tickets_solved_count"),
         ),
     )
+    # Backlog owned at each of the agent's days' end: the running sum of its changes (an
+    # unsolved ticket is the agent's from an event naming the agent to one naming another).
+    truth = _daily_truth(
+        published_home, {"agent_backlog_change": "backlog_change"}, "agent_id, activity_date"
+    )
+    wrong, owned = warehouse.execute(
+        f"""
+        with owned as (
+            select
+                fct.agent_id,
+                fct.activity_date,
+                fct.backlog_owned_count,
+                coalesce(sum(truth.backlog_change), 0) as truth_count
+            from marts.fct_agent_daily as fct
+            left join {truth} as truth
+                on truth.agent_id = fct.agent_id and truth.activity_date <= fct.activity_date
+            group by all
+        )
+        select
+            count(*) filter (where abs(backlog_owned_count - truth_count) >= 1e-6),
+            count(*) filter (where truth_count > 0)
+        from owned
+        """
+    ).fetchone()
+    assert wrong == 0 and owned > 100, (wrong, owned)
 
 
 KB_MEASURES = {
