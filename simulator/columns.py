@@ -66,13 +66,15 @@ def earliest(owners: np.ndarray, at: np.ndarray, n: int) -> tuple[np.ndarray, np
 
 # Per-day measures the simulator's events add up to (truth/daily): one row per measure, UTC
 # day, and the team or agent it counts for (null: none); each chunk's rows are partial sums
-# over its days' events, so a reader sums ``value`` over the files.
+# over its days' events, so a reader sums ``value`` over the files. A measure of customers
+# has a row per customer and day instead (``value`` 1), for distinct counts over the files.
 DAILY_TRUTH_SCHEMA = pa.schema(
     [
         ("measure", pa.string()),
         ("activity_date", pa.date32()),
         ("team_id", pa.string()),
         ("agent_id", pa.string()),
+        ("customer_id", pa.string()),
         ("value", pa.float64()),
     ]
 )
@@ -120,6 +122,7 @@ class DailyCounts:
     def __init__(self) -> None:
         self.measures: list[str] = []
         self.parts: list[tuple[np.ndarray, ...]] = []
+        self.customer_parts: list[tuple[np.ndarray, ...]] = []
 
     def add(
         self,
@@ -128,18 +131,26 @@ class DailyCounts:
         *,
         team: np.ndarray | None = None,
         agent: np.ndarray | None = None,
+        customer: np.ndarray | None = None,
         weights: np.ndarray | None = None,
     ) -> None:
         """Rows counting for ``measure`` on the UTC day of ``at``, for a team or an agent
-        (codes; neither: the whole help desk); each row counts one, or its weight."""
+        (codes; neither: the whole help desk); each row counts one, or its weight. With
+        ``customer`` (codes), the measure keeps each customer's day instead."""
         at = np.asarray(at, dtype=np.int64)
         n = len(at)
         if measure not in self.measures:
             self.measures.append(measure)
         if n == 0:
             return
-        if team is not None and agent is not None:
-            raise ValueError(f"{measure}: a row counts for a team or an agent, not both")
+        if (team is not None) + (agent is not None) + (customer is not None) > 1:
+            raise ValueError(f"{measure}: a row counts for a team, an agent or a customer")
+        code = np.full(n, self.measures.index(measure), dtype=np.int64)
+        if customer is not None:
+            self.customer_parts.append(
+                (code, at // SECONDS_PER_DAY, np.asarray(customer, dtype=np.int64))
+            )
+            return
         # One owner column: a team's code, -2 less an agent's, or -1 (a small key range).
         owner = np.full(n, NULL, dtype=np.int64)
         if team is not None:
@@ -148,7 +159,7 @@ class DailyCounts:
             owner = -2 - np.asarray(agent, dtype=np.int64)
         self.parts.append(
             (
-                np.full(n, self.measures.index(measure), dtype=np.int64),
+                code,
                 at // SECONDS_PER_DAY,
                 owner,
                 np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64),
@@ -156,22 +167,47 @@ class DailyCounts:
         )
 
     def table(self, ids: dict[str, pa.Array]) -> pa.Table:
-        """The sums per measure, day, and team or agent; ``ids`` names the codes
-        (``team_id``, ``agent_id``)."""
-        if not self.parts:
-            return DAILY_TRUTH_SCHEMA.empty_table()
-        measure, day, owner, weights = (np.concatenate(c) for c in zip(*self.parts, strict=True))
-        (measure, day, owner), group = group_rows(measure, day, owner)
-        return pa.table(
-            {
-                "measure": take(strings(self.measures), measure),
-                "activity_date": pa.array(day.astype(np.int32), pa.date32()),
-                "team_id": take(ids["team_id"], np.where(owner >= 0, owner, NULL)),
-                "agent_id": take(ids["agent_id"], np.where(owner <= -2, -2 - owner, NULL)),
-                "value": pa.array(np.bincount(group, weights=weights, minlength=len(day))),
-            },
-            schema=DAILY_TRUTH_SCHEMA,
-        )
+        """The sums per measure, day, and team or agent, and each measure's customers per
+        day; ``ids`` names the codes (``team_id``, ``agent_id``, ``customer_id``)."""
+        measures = strings(self.measures)
+        tables = [DAILY_TRUTH_SCHEMA.empty_table()]
+        if self.parts:
+            measure, day, owner, weights = (
+                np.concatenate(c) for c in zip(*self.parts, strict=True)
+            )
+            (measure, day, owner), group = group_rows(measure, day, owner)
+            none = pa.nulls(len(day), pa.string())
+            tables.append(
+                pa.table(
+                    {
+                        "measure": take(measures, measure),
+                        "activity_date": pa.array(day.astype(np.int32), pa.date32()),
+                        "team_id": take(ids["team_id"], np.where(owner >= 0, owner, NULL)),
+                        "agent_id": take(ids["agent_id"], np.where(owner <= -2, -2 - owner, NULL)),
+                        "customer_id": none,
+                        "value": pa.array(np.bincount(group, weights=weights, minlength=len(day))),
+                    },
+                    schema=DAILY_TRUTH_SCHEMA,
+                )
+            )
+        if self.customer_parts:
+            columns = (np.concatenate(c) for c in zip(*self.customer_parts, strict=True))
+            (measure, day, customer), _ = group_rows(*columns, groups=False)
+            none = pa.nulls(len(day), pa.string())
+            tables.append(
+                pa.table(
+                    {
+                        "measure": take(measures, measure),
+                        "activity_date": pa.array(day.astype(np.int32), pa.date32()),
+                        "team_id": none,
+                        "agent_id": none,
+                        "customer_id": take(ids["customer_id"], customer),
+                        "value": pa.array(np.ones(len(day))),
+                    },
+                    schema=DAILY_TRUTH_SCHEMA,
+                )
+            )
+        return pa.concat_tables(tables)
 
 
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

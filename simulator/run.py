@@ -238,7 +238,7 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         ticket_info["tickets"],
         _survey_table(world, survey_truth),
         conversations,
-        daily.table({"team_id": shared["team_id"], "agent_id": shared["agent_id"]}),
+        daily.table({name: shared[name] for name in ("team_id", "agent_id", "customer_id")}),
         malformed,
         stats,
     )

@@ -586,8 +586,8 @@ def agent_day_truth(
 
 def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], daily: DailyCounts) -> None:
     """Adds to ``daily``, per UTC day, from a day's emitted knowledge-base events: article
-    views, searches and zero-result searches, helpful and unhelpful votes, and sessions
-    with an event that day."""
+    views, searches and zero-result searches, helpful and unhelpful votes, sessions with an
+    event that day, and the customers signed in to it."""
     empty = np.empty(0, dtype=np.int64)
     at = kept.get("_at", empty)
     searched = _rows_of(event_types, kept, "kb.searched")
@@ -602,3 +602,5 @@ def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], daily: Dai
     daily.add("helpful_votes", at[voted][helpful[voted] == 1])
     daily.add("unhelpful_votes", at[voted][helpful[voted] == 0])
     daily.add("kb_sessions", session_day * DAY)
+    customer = kept.get("customer_id", empty)
+    daily.add("kb_customers", at[customer >= 0], customer=customer[customer >= 0])

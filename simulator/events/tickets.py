@@ -669,6 +669,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         daily,
         timeline,
         team=team,
+        customer=customer,
         escalated_from=escalated_from,
         agent_at=agent_at,
         agents_named=(owner_of[named], at[named], cols.get("agent_id", empty)[named]),
@@ -704,6 +705,7 @@ def _daily_truth(
     timeline,
     *,
     team,
+    customer,
     escalated_from,
     agent_at,
     agents_named,
@@ -713,11 +715,12 @@ def _daily_truth(
 ) -> None:
     """Adds to ``daily``, per UTC day, from the emitted events: each team's backlog changes
     (+1 when a ticket it owns enters an unsolved status, -1 when it leaves it; an escalation
-    moves a ticket to tier 2's backlog), tickets created, reopened and solved, and per agent
-    public replies, tickets replied, solves (by the agent of the latest assignment) with the
-    agent work (new and open time) since the ticket's previous solve, reopens of their
-    solves, CSAT responses and satisfied ones (by the ticket's agent), and changes to the
-    backlog each owns (unsolved tickets whose latest event naming an agent names it)."""
+    moves a ticket to tier 2's backlog), tickets created (and their customers), reopened and
+    solved, and per agent public replies, tickets replied, solves (by the agent of the latest
+    assignment) with the agent work (new and open time) since the ticket's previous solve,
+    reopens of their solves, CSAT responses and satisfied ones (by the ticket's agent), and
+    changes to the backlog each owns (unsolved tickets whose latest event naming an agent
+    names it)."""
     ticket, start, state, end, previous = timeline
     was_unsolved = np.where(previous >= 0, UNSOLVED[np.maximum(previous, 0)], False)
     unsolved = UNSOLVED[state]
@@ -751,6 +754,7 @@ def _daily_truth(
     )
     csat_at, csat_agent, csat_score = csat
     daily.add("tickets_created", start[previous < 0])
+    daily.add("ticket_customers", start[previous < 0], customer=customer[ticket[previous < 0]])
     daily.add("tickets_reopened", start[unsolved & (previous >= 0) & ~was_unsolved])
     daily.add("tickets_solved", start[~unsolved & ((previous < 0) | was_unsolved)])
     daily.add("public_replies", reply_at[by_agent], agent=reply_agent[by_agent])

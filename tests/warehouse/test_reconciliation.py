@@ -633,3 +633,28 @@ def test_kb_activity_matches_the_truth(warehouse, published_home: Home) -> None:
     _assert_mart_matches_daily_truth(
         warehouse, published_home, "fct_kb_activity", "activity_date", KB_MEASURES
     )
+    # Distinct customers: signed-in knowledge-base users, and customers who created a ticket,
+    # and the self-service score, their ratio.
+    wrong, days, score = warehouse.execute(
+        f"""
+        with customers as (
+            select
+                activity_date,
+                count(distinct customer_id) filter (where measure = 'kb_customers') as kb,
+                count(distinct customer_id) filter (where measure = 'ticket_customers') as asked
+            from {_truth_of(published_home, "daily")}
+            where measure in ('kb_customers', 'ticket_customers')
+            group by activity_date
+        )
+        select
+            count(*) filter (where fct.kb_customer_count != coalesce(truth.kb, 0)
+                or fct.ticket_customer_count != coalesce(truth.asked, 0)
+                or abs(coalesce(fct.self_service_score, -1)
+                    - coalesce(truth.kb / nullif(truth.asked, 0), -1)) >= 1e-9),
+            count(*),
+            sum(truth.kb) / sum(truth.asked)
+        from marts.fct_kb_activity as fct
+        left join customers as truth using (activity_date)
+        """
+    ).fetchone()
+    assert wrong == 0 and days > 30 and score > 0, (wrong, days, score)
