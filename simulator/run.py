@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from servops.files import write_text_atomic
 from servops.lake import batch_files, write_parquet_atomic
-from simulator.columns import money, strings, take, timestamps
+from simulator.columns import earliest, money, strings, take, timestamps
 from simulator.config import SimulationConfig
 from simulator.events import activity
 from simulator.events.finish import RawEvents, build_stream, finish
@@ -43,7 +43,11 @@ from simulator.rng import generator
 from simulator.timeline import (
     CANCELLED,
     DOWNGRADED,
+    FAILED,
+    ISSUED,
     MILESTONES,
+    PAID,
+    REFUNDED,
     RENEWED,
     STARTED,
     UPGRADED,
@@ -495,12 +499,13 @@ def _write_chunks(
 
 
 def write_run_truth(lake: Path, world: World) -> None:
-    """Run-level truth from the billing events: MRR at each month's end, churn, effects; and
-    the onboarding milestones each account reached before the horizon."""
+    """Run-level truth from the billing events: MRR at each month's end, churn, invoices,
+    effects; and the onboarding milestones each account reached before the horizon."""
     truth = lake / "truth"
     mrr, churn = mrr_truth(world)
     write_parquet_atomic(mrr, truth / "mrr_monthly" / "mrr_monthly.parquet")
     write_parquet_atomic(churn, truth / "churn" / "churn.parquet")
+    write_parquet_atomic(invoice_truth(world), truth / "invoices" / "invoices.parquet")
     onboarding = world.onboarding
     write_parquet_atomic(
         pa.table(
@@ -522,6 +527,40 @@ def write_run_truth(lake: Path, world: World) -> None:
             }
         ),
         truth / "effects" / "effects.parquet",
+    )
+
+
+def invoice_truth(world: World) -> pa.Table:
+    """Each invoice with an event before the horizon: its customer, issue, payment, failed
+    payment attempts and refunds, from the billing timeline the events are drawn from."""
+    billing = world.billing
+    rows = (billing["invoice"] >= 0) & (billing["at"] < world.horizon_s)
+    kind, at = billing["kind"][rows], billing["at"][rows]
+    number, amount = billing["invoice"][rows], billing["amount"][rows]
+    invoices, invoice = np.unique(number, return_inverse=True)
+    n = len(invoices)
+
+    def total(of_kind: int, values: np.ndarray) -> np.ndarray:
+        return np.bincount(invoice[kind == of_kind], values[kind == of_kind], minlength=n)
+
+    def first(of_kind: int) -> tuple[np.ndarray, np.ndarray]:
+        return earliest(invoice[kind == of_kind], at[kind == of_kind], n)
+
+    issued_at, issued = first(ISSUED)
+    paid_at, paid = first(PAID)
+    customer = np.zeros(n, dtype=np.int64)
+    customer[invoice] = billing["customer"][rows]
+    return pa.table(
+        {
+            "invoice_id": activity.invoice_ids(invoices),
+            "customer_id": take(world.company.customer_ids, customer),
+            "issued_at": timestamps(issued_at, ~issued),
+            "invoiced_amount": money(total(ISSUED, amount).astype(np.int64)),
+            "paid_at": timestamps(paid_at, ~paid),
+            "paid_amount": money(total(PAID, amount).astype(np.int64)),
+            "failed_payment_count": pa.array(total(FAILED, np.ones(len(at))).astype(np.int32)),
+            "refunded_amount": money(total(REFUNDED, amount).astype(np.int64)),
+        }
     )
 
 

@@ -285,12 +285,16 @@ def generate_billing_day(world: World, day_index: int) -> tuple[EventRows, dict]
             if event_type == "invoice.payment_failed":
                 cols["failure_reason"] = rng.integers(0, len(FAILURE_REASONS), int(sel.sum()))
         rows.add(event_type, part["at"][sel], **cols)
-    invoices = pc.binary_join_element_wise(
-        id_array("INV", invoice_numbers // 1000 + 1, 7),
-        pc.cast(pa.array(invoice_numbers % 1000), pa.string()),
+    return rows, {"invoice_id": invoice_ids(invoice_numbers)}
+
+
+def invoice_ids(numbers: np.ndarray) -> pa.Array:
+    """The ids of invoice numbers (an account's number times 1000 plus its invoice count)."""
+    return pc.binary_join_element_wise(
+        id_array("INV", numbers // 1000 + 1, 7),
+        pc.cast(pa.array(numbers % 1000), pa.string()),
         "-",
     )
-    return rows, {"invoice_id": invoices}
 
 
 def generate_onboarding_day(world: World, day_index: int) -> tuple[EventRows, dict]:

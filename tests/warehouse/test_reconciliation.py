@@ -211,6 +211,14 @@ def test_daily_mart_adds_up_to_the_tickets(warehouse) -> None:
     assert median_hours == pytest.approx(expected)
 
 
+def _assert_none_differ(differences, checks, present: str) -> None:
+    """``differences``: a count of wrong rows per check, then counts of cases the fixture must
+    have (``present`` says which), so that the checks are not vacuous."""
+    wrong = dict(zip(checks, differences[: len(checks)], strict=True))
+    assert set(wrong.values()) == {0}, wrong
+    assert min(differences[len(checks) :]) > 0, present
+
+
 def _truth_of(home: Home, name: str) -> str:
     return f"read_parquet('{home.truth}/{name}/*.parquet')"
 
@@ -257,8 +265,9 @@ def test_status_times_match_the_truth(warehouse, published_home: Home) -> None:
         inner join {_truth(published_home)} as truth using (ticket_id)
         """
     ).fetchone()
-    assert differences[:4] == (0, 0, 0, 0), dict(zip(measures, differences, strict=False))
-    assert min(differences[4:]) > 0, "the fixture's tickets wait on customers and go on hold"
+    _assert_none_differ(
+        differences, measures, "the fixture's tickets wait on customers and go on hold"
+    )
 
 
 def test_conversations_match_the_truth(warehouse, published_home: Home) -> None:
@@ -288,8 +297,9 @@ def test_conversations_match_the_truth(warehouse, published_home: Home) -> None:
         """
     ).fetchone()
     checks = ("unmatched", "confirmed", "assumed", "hand-offs and messages", "times and waits")
-    assert differences[:5] == (0, 0, 0, 0, 0), dict(zip(checks, differences, strict=False))
-    assert min(differences[5:]) > 0, "bot-confirmed, bot-assumed and handed-off conversations"
+    _assert_none_differ(
+        differences, checks, "bot-confirmed, bot-assumed and handed-off conversations"
+    )
 
 
 def test_onboarding_matches_the_truth(warehouse, published_home: Home) -> None:
@@ -364,6 +374,36 @@ def test_churn_matches_the_truth(warehouse, published_home: Home) -> None:
     ).fetchone()
     assert churns > 0
     assert unmatched == 0
+
+
+def test_invoices_match_the_truth(warehouse, published_home: Home) -> None:
+    # Every invoice: its customer, issue, payment, dunning and refunds, amounts to the cent.
+    truth = _truth_of(published_home, "invoices")
+    differences = warehouse.execute(
+        f"""
+        select
+            count(*) filter (where fct.invoice_id is null or truth.invoice_id is null),
+            count(*) filter (where fct.customer_id != truth.customer_id
+                or fct.issued_at is distinct from timezone('UTC', truth.issued_at)
+                or fct.paid_at is distinct from timezone('UTC', truth.paid_at)),
+            count(*) filter (where fct.invoiced_amount != truth.invoiced_amount
+                or fct.paid_amount != truth.paid_amount
+                or fct.refunded_amount != truth.refunded_amount),
+            count(*) filter (where fct.failed_payment_count != truth.failed_payment_count),
+            count(*) filter (where fct.invoice_status != case
+                when truth.refunded_amount > 0 then 'refunded'
+                when truth.paid_at is not null then 'paid'
+                when truth.failed_payment_count > 0 then 'failing'
+                else 'open' end),
+            count(*) filter (where truth.refunded_amount > 0),
+            count(*) filter (where truth.failed_payment_count > 0),
+            count(*) filter (where truth.paid_at is null)
+        from marts.fct_invoices as fct
+        full join {truth} as truth using (invoice_id)
+        """
+    ).fetchone()
+    checks = ("unmatched", "customer and times", "amounts", "failed payments", "status")
+    _assert_none_differ(differences, checks, "refunded, dunned and unpaid invoices")
 
 
 def test_survey_responses_match_the_truth(warehouse, published_home: Home) -> None:
