@@ -40,6 +40,7 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
     from simulator.run import LakeConflictError, simulate
 
     progress = None
+    inbox = []
     lake = Home.resolve(args.lake).root if args.lake else home.lake
     try:
         config = SimulationConfig(
@@ -60,6 +61,10 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
         else:
             progress = _progress("simulating days")
             summary = simulate(config, lake, replace=args.replace, on_day=progress)
+            from dagster_project.defs.lake.simulator_adapter import ingest_inbox
+
+            # The malformed deliveries go through ingestion, to quarantine with reasons.
+            inbox = ingest_inbox(lake)
     except (SimulationConfigError, LakeConflictError) as error:
         raise CommandError(str(error)) from None
     except OSError as error:  # a full disk, a read-only or unwritable lake, in any process
@@ -70,6 +75,8 @@ def cmd_simulate(args: argparse.Namespace, home: Home) -> None:
             + (f": {error.filename}" if error.filename else "")
         ) from None
     print(summary.line())
+    for ingested in inbox:
+        print(ingested.line())
 
 
 def _effect_dates(args: argparse.Namespace) -> dict[str, dt.date]:
@@ -236,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="rate of each delivery fault: duplicates, late arrivals, malformed records "
-        "(to inbox/simulator/*.jsonl) (default 0)",
+        "(to inbox/simulator/*.jsonl, then ingested: quarantined with their reasons) (default 0)",
     )
     simulate.add_argument(
         "--live",

@@ -140,13 +140,14 @@ def _claim_lake(lake: Path, config: SimulationConfig, replace: bool) -> None:
                     for old in stream_dir.glob(f"event_date=*/{pattern}"):
                         old.unlink()
             shutil.rmtree(lake / "truth", ignore_errors=True)
-            for old in _inbox(lake).glob("sim-*.jsonl"):
+            for old in inbox_dir(lake).glob("sim-*.jsonl"):
                 old.unlink()
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n")
 
 
-def _inbox(lake: Path) -> Path:
+def inbox_dir(lake: Path) -> Path:
+    """Where the simulator delivers its malformed records (JSON lines), beside the lake."""
     return lake.parent / "inbox" / "simulator"
 
 
@@ -317,7 +318,7 @@ def _remove_off_grid(lake: Path, config: SimulationConfig, grid: list[list[int]]
         "truth/defects/sim-*.parquet",
     )
     stale = [path for pattern in patterns for path in lake.glob(pattern)]
-    stale += list(_inbox(lake).glob("sim-*.jsonl"))
+    stale += list(inbox_dir(lake).glob("sim-*.jsonl"))
     for path in stale:
         if path.stem not in wanted:
             path.unlink(missing_ok=True)
@@ -372,7 +373,7 @@ def _write_chunk(
         truth / "defects" / f"{batch}.parquet",
     )
     lines = [line for out in outputs for line in out.malformed]
-    inbox = _inbox(lake)
+    inbox = inbox_dir(lake)
     target = inbox / f"{batch}.jsonl"
     if lines:
         inbox.mkdir(parents=True, exist_ok=True)

@@ -188,6 +188,30 @@ def test_redelivered_events_are_counted_once(warehouse, published_home: Home) ->
     assert staged == distinct
 
 
+def test_delivery_faults_reach_the_quality_marts(warehouse, published_home: Home) -> None:
+    # Nothing lost: every malformed delivery the simulator made is quarantined with its
+    # reason, and every redelivery is counted as one.
+    malformed, duplicates = warehouse.execute(
+        f"select sum(malformed), sum(duplicates) from {_truth_of(published_home, 'defects')}"
+    ).fetchone()
+    quarantined, reasons, received, accepted, logged_quarantined, redelivered = warehouse.execute(
+        """
+        select
+            (select sum(quarantined_count) from marts.fct_quarantine_reasons),
+            (select count(distinct reason) from marts.fct_quarantine_reasons),
+            sum(received_count),
+            sum(accepted_count),
+            sum(quarantined_count),
+            (select sum(duplicate_delivery_count) from marts.fct_stream_freshness)
+        from marts.fct_ingestion_daily
+        """
+    ).fetchone()
+    assert malformed > 100 and duplicates > 100
+    assert quarantined == logged_quarantined == received - accepted
+    assert received == malformed and reasons >= 3, (received, malformed, reasons)
+    assert redelivered == duplicates
+
+
 def test_daily_mart_adds_up_to_the_tickets(warehouse) -> None:
     created, solved, fct_created, fct_solved = warehouse.execute(
         """

@@ -109,6 +109,8 @@ def simulated_events(context: dg.AssetExecutionContext, config: SimulatorConfig)
             settings, lake, inside, replace=config.replace, on_day=progress
         )
     context.log.info(summary.line())
+    for ingested in simulator_adapter.ingest_inbox(lake):
+        context.log.info(ingested.line())
     for stream, key in zip(LAKE_STREAMS, LAKE_KEYS, strict=True):
         yield dg.MaterializeResult(
             asset_key=key,

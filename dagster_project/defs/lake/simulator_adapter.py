@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from simulator.config import EFFECTS, SimulationConfig, effect_field
 
 if TYPE_CHECKING:
+    from servops.ingest import Summary
     from simulator.run import SimulationSummary
 
 # ``simulator.run`` (NumPy, and pandas through pyarrow) is imported when a lake asset runs, not
@@ -63,3 +64,18 @@ def simulate_window(
 ) -> SimulationSummary:
     """Every day of the configured window, in the same files as a backfill writes."""
     return simulate_days(config, lake, range(config.days), replace=replace, on_day=on_day)
+
+
+def ingest_inbox(lake: Path) -> list[Summary]:
+    """The simulator's malformed deliveries (JSON lines in ``<home>/inbox/simulator/``)
+    through the jsonl connector, as any arriving file: each record lands in the lake or in
+    quarantine with its reason. A file ingested before is skipped (its batch is logged)."""
+    import connectors
+    from servops.ingest import ingest_file
+    from simulator.run import inbox_dir
+
+    jsonl = connectors.get("jsonl")
+    return [
+        ingest_file(lake, "jsonl", jsonl.read, path, read_table=getattr(jsonl, "read_table", None))
+        for path in sorted(inbox_dir(lake).glob("*.jsonl"))
+    ]
