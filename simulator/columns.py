@@ -48,6 +48,15 @@ def stable_order(values: np.ndarray) -> np.ndarray:
     return keys % n
 
 
+def owner_then_time_order(owner: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The stable order of rows by ``owner`` (non-negative codes), then by time ``at``: ties
+    keep the order the rows were added in (one integer key, ``stable_order``)."""
+    if len(at) == 0:
+        return np.empty(0, dtype=np.int64)
+    low = int(at.min())
+    return stable_order(owner * (int(at.max()) - low + 1) + (at - low))
+
+
 def timestamps(seconds: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     """UTC timestamps from epoch seconds; null where ``mask`` (whatever those seconds hold)."""
     seconds = np.asarray(seconds, dtype=np.int64)
@@ -169,45 +178,52 @@ class DailyCounts:
     def table(self, ids: dict[str, pa.Array]) -> pa.Table:
         """The sums per measure, day, and team or agent, and each measure's customers per
         day; ``ids`` names the codes (``team_id``, ``agent_id``, ``customer_id``)."""
-        measures = strings(self.measures)
         tables = [DAILY_TRUTH_SCHEMA.empty_table()]
         if self.parts:
-            measure, day, owner, weights = (
-                np.concatenate(c) for c in zip(*self.parts, strict=True)
-            )
+            columns = (np.concatenate(c) for c in zip(*self.parts, strict=True))
+            measure, day, owner, weights = columns
             (measure, day, owner), group = group_rows(measure, day, owner)
-            none = pa.nulls(len(day), pa.string())
+            none = np.full(len(day), NULL)
             tables.append(
-                pa.table(
-                    {
-                        "measure": take(measures, measure),
-                        "activity_date": pa.array(day.astype(np.int32), pa.date32()),
-                        "team_id": take(ids["team_id"], np.where(owner >= 0, owner, NULL)),
-                        "agent_id": take(ids["agent_id"], np.where(owner <= -2, -2 - owner, NULL)),
-                        "customer_id": none,
-                        "value": pa.array(np.bincount(group, weights=weights, minlength=len(day))),
-                    },
-                    schema=DAILY_TRUTH_SCHEMA,
+                self._rows(
+                    ids,
+                    measure,
+                    day,
+                    team=np.where(owner >= 0, owner, NULL),
+                    agent=np.where(owner <= -2, -2 - owner, NULL),
+                    customer=none,
+                    value=np.bincount(group, weights=weights, minlength=len(day)),
                 )
             )
         if self.customer_parts:
             columns = (np.concatenate(c) for c in zip(*self.customer_parts, strict=True))
             (measure, day, customer), _ = group_rows(*columns, groups=False)
-            none = pa.nulls(len(day), pa.string())
+            none = np.full(len(day), NULL)
             tables.append(
-                pa.table(
-                    {
-                        "measure": take(measures, measure),
-                        "activity_date": pa.array(day.astype(np.int32), pa.date32()),
-                        "team_id": none,
-                        "agent_id": none,
-                        "customer_id": take(ids["customer_id"], customer),
-                        "value": pa.array(np.ones(len(day))),
-                    },
-                    schema=DAILY_TRUTH_SCHEMA,
+                self._rows(
+                    ids,
+                    measure,
+                    day,
+                    team=none,
+                    agent=none,
+                    customer=customer,
+                    value=np.ones(len(day)),
                 )
             )
         return pa.concat_tables(tables)
+
+    def _rows(self, ids, measure, day, *, team, agent, customer, value) -> pa.Table:
+        return pa.table(
+            {
+                "measure": take(strings(self.measures), measure),
+                "activity_date": pa.array(day.astype(np.int32), pa.date32()),
+                "team_id": take(ids["team_id"], team),
+                "agent_id": take(ids["agent_id"], agent),
+                "customer_id": take(ids["customer_id"], customer),
+                "value": pa.array(np.asarray(value, dtype=np.float64)),
+            },
+            schema=DAILY_TRUTH_SCHEMA,
+        )
 
 
 def money(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

@@ -163,15 +163,6 @@ class DayOutput:
     malformed: list[str]
     stats: Counter
 
-    def truths(self) -> dict[str, pa.Table]:
-        """The day's truth tables by their folder under ``truth/`` (one file per batch)."""
-        return {
-            "tickets": self.tickets,
-            "survey_responses": self.surveys,
-            "conversations": self.conversations,
-            "daily": self.daily,
-        }
-
 
 def generate_day(world: World, day_index: int) -> DayOutput:
     """Every stream's events of one day (and the truth of its tickets and surveys)."""
@@ -249,14 +240,21 @@ def generate_day(world: World, day_index: int) -> DayOutput:
     )
 
 
-DAY_TRUTHS = ("tickets", "survey_responses", "conversations", "daily")
+# The day's truth tables: their folder under ``truth/`` (one file per batch), and the
+# DayOutput field holding them.
+DAY_TRUTHS = {
+    "tickets": "tickets",
+    "survey_responses": "surveys",
+    "conversations": "conversations",
+    "daily": "daily",
+}
 
 
 def write_day_truths(lake: Path, batch: str, outputs: list[DayOutput]) -> None:
     """Each of the days' truth tables as one file of ``batch`` in its ``truth/`` folder."""
-    for name in DAY_TRUTHS:
+    for name, field_name in DAY_TRUTHS.items():
         write_parquet_atomic(
-            pa.concat_tables([out.truths()[name] for out in outputs]),
+            pa.concat_tables([getattr(out, field_name) for out in outputs]),
             lake / "truth" / name / f"{batch}.parquet",
         )
 

@@ -15,7 +15,7 @@ from simulator.columns import (
     earliest,
     group_rows,
     id_array,
-    stable_order,
+    owner_then_time_order,
     strings,
     take,
     timestamps,
@@ -566,10 +566,7 @@ def agent_day_truth(
     shift_end = end_of[shift[started]] if len(started) else empty
     whole = shift_end >= 0
     statuses = _rows_of(event_types, kept, "agent.status_changed")
-    # By agent, then time (ties in the order they were added).
-    low = int(at[statuses].min(initial=0))
-    span = int(at[statuses].max(initial=0)) - low + 1
-    order = statuses[stable_order(agent[statuses] * span + at[statuses] - low)]
+    order = statuses[owner_then_time_order(agent[statuses], at[statuses])]
     same_agent_next = np.append(agent[order][1:] == agent[order][:-1], False)
     is_busy = kept.get("agent_status", empty)[order] == AGENT_STATUSES.index("busy")
     busy = np.flatnonzero(is_busy & same_agent_next)

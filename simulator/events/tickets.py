@@ -23,7 +23,7 @@ from simulator.columns import (
     earliest,
     group_rows,
     id_array,
-    stable_order,
+    owner_then_time_order,
     strings,
     timestamps,
 )
@@ -142,9 +142,7 @@ def _status_timeline(
     sets = np.flatnonzero(status >= 0)
     if len(sets) == 0:
         return tuple(np.empty(0, dtype=np.int64) for _ in range(5))
-    # One integer key: ticket, then time.
-    span = int(at[sets].max() - at[sets].min()) + 1
-    order = sets[stable_order(owner_of[sets] * span + (at[sets] - at[sets].min()))]
+    order = sets[owner_then_time_order(owner_of[sets], at[sets])]
     ticket, start, state = owner_of[order], at[order], status[order].astype(np.int64)
     same_as_next = np.append(ticket[1:] == ticket[:-1], False)
     same_as_previous = np.insert(ticket[1:] == ticket[:-1], 0, False)
@@ -802,9 +800,7 @@ def _owned_backlog(daily: DailyCounts, timeline, unsolved, agents_named) -> None
     sets_agent = np.concatenate([np.full(len(start), -1), named_agent])
     if len(rows_at) == 0:
         return
-    low = int(rows_at.min())
-    span = int(rows_at.max()) - low + 1
-    order = stable_order(rows_ticket * span + rows_at - low)
+    order = owner_then_time_order(rows_ticket, rows_at)
     rows_ticket, rows_at = rows_ticket[order], rows_at[order]
     first = np.insert(rows_ticket[1:] != rows_ticket[:-1], 0, True)
 
