@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from servops.events import UTC_MICROS
 from servops.files import write_text_atomic
 from servops.lake import batch_files, write_parquet_atomic
 from simulator.columns import earliest, money, strings, take, timestamps
@@ -72,6 +73,22 @@ SURVEY_TRUTH_SCHEMA = pa.schema(
         ("score", pa.int16()),
         ("customer_id", pa.string()),
         ("ticket_id", pa.string()),
+    ]
+)
+
+# What the lake receives of each stream (truth/deliveries): one row per generator and day with
+# events; a reader sums the counts and takes the greatest lateness and the latest instants
+# per stream over the files. Lateness, late events (over a day) and the last receipt are those
+# of each event's first delivery; ``deliveries`` counts redeliveries too.
+DELIVERY_TRUTH_SCHEMA = pa.schema(
+    [
+        ("stream", pa.string()),
+        ("events", pa.int64()),
+        ("deliveries", pa.int64()),
+        ("late_over_a_day", pa.int64()),
+        ("max_lateness_seconds", pa.int64()),
+        ("last_occurred_at", UTC_MICROS),
+        ("last_received_at", UTC_MICROS),
     ]
 )
 
@@ -160,6 +177,8 @@ class DayOutput:
     conversations: pa.Table
     daily: pa.Table
     """Per-day measures (``DAILY_TRUTH_SCHEMA``): backlog, flows, agents' work, the kb."""
+    deliveries: pa.Table
+    """What the lake receives of each generator's stream (``DELIVERY_TRUTH_SCHEMA``)."""
     malformed: list[str]
     stats: Counter
 
@@ -172,6 +191,7 @@ def generate_day(world: World, day_index: int) -> DayOutput:
     malformed: list[str] = []
     stats: Counter = Counter()
     survey_truth = []
+    deliveries: dict[str, list] = {name: [] for name in DELIVERY_TRUTH_SCHEMA.names}
 
     def emit(source: str, rows, lookups) -> dict:
         rng = generator(config.seed, f"delivery-{source}", day_index)
@@ -189,6 +209,14 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         malformed.extend(bad)
         for key in ("duplicates", "late", "malformed"):
             stats[key] += counts[key]
+        if counts["events"]:
+            received = {
+                "stream": rows.stream,
+                "last_occurred_at": counts["last_occurred_s"] * 1_000_000,
+                "last_received_at": counts["last_received_s"] * 1_000_000,
+            }
+            for name, values in deliveries.items():
+                values.append(received[name] if name in received else counts[name])
         return kept
 
     ticket_rows, survey_rows, ticket_info = generate_ticket_day(world, day_index)
@@ -196,7 +224,6 @@ def generate_day(world: World, day_index: int) -> DayOutput:
     emit("csat", survey_rows, ticket_info["lookups"])
     ticket_ids = ticket_info["lookups"]["ticket_id"]
     for survey_type, numbers, scores, customers, tickets in ticket_info["surveys"]:
-        offset = 0 if survey_type == "csat" else len(ticket_ids)
         survey_truth.append(
             (
                 ticket_info["lookups"]["survey_id"],
@@ -208,7 +235,6 @@ def generate_day(world: World, day_index: int) -> DayOutput:
                 ticket_ids,
             )
         )
-        del offset
     nps_rows, nps_lookups, nps_truth = activity.generate_nps_day(world, day_index)
     emit("nps", nps_rows, nps_lookups)
     for survey_type, numbers, scores, customers, _ in nps_truth:
@@ -235,6 +261,7 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         _survey_table(world, survey_truth),
         conversations,
         daily.table({name: shared[name] for name in ("team_id", "agent_id", "customer_id")}),
+        pa.table(deliveries, schema=DELIVERY_TRUTH_SCHEMA),
         malformed,
         stats,
     )
@@ -247,6 +274,7 @@ DAY_TRUTHS = {
     "survey_responses": "surveys",
     "conversations": "conversations",
     "daily": "daily",
+    "deliveries": "deliveries",
 }
 
 

@@ -18,6 +18,7 @@ from servops.events import STREAMS
 from simulator.columns import EventRows, build, id_array, stable_order, strings, take
 
 HOUR = 3600
+DAY = 24 * HOUR
 
 
 @dataclass
@@ -53,7 +54,10 @@ def finish(
 
     Faults at rate ``defects`` each: a late first delivery (received hours to days after it
     occurred), a duplicate delivery (same ``event_id``, later ``received_at``), and a malformed
-    extra copy, which cannot be typed and goes to the inbox as a JSON line instead.
+    extra copy, which cannot be typed and goes to the inbox as a JSON line instead. The counts
+    also say, when there are events, what the lake receives of them: deliveries, first
+    deliveries more than a day late, the greatest lateness, the last occurrence and first
+    receipt.
     """
     types, at, columns = rows.arrays(horizon)
     m = len(at)
@@ -72,6 +76,18 @@ def finish(
         )
         broken = np.flatnonzero(rng.random(m) < defects)
         stats.update(duplicates=len(duplicate), late=int(late.sum()), malformed=len(broken))
+    if m:
+        # What the lake's stream will show: deliveries, and each event's first delivery
+        # (received[:m]; a duplicate comes later) against when it occurred.
+        first_received = received[:m]
+        lateness = first_received - at
+        stats.update(
+            deliveries=len(received),
+            late_over_a_day=int((lateness > DAY).sum()),
+            max_lateness_seconds=int(lateness.max()),
+            last_occurred_s=int(at.max()),
+            last_received_s=int(first_received.max()),
+        )
     prefix = f"sim-{seed}-{source}-{day_index:05d}-"
     # Without duplicates every row is delivered once, in order: no copy of the columns needed.
     copied = len(sequence) != m

@@ -212,6 +212,59 @@ def test_delivery_faults_reach_the_quality_marts(warehouse, published_home: Home
     assert redelivered == duplicates
 
 
+def test_stream_freshness_matches_the_truth(warehouse, published_home: Home) -> None:
+    # Per stream: distinct events, deliveries and redeliveries, first deliveries more than a
+    # day after the event occurred, the greatest lateness, the last event and receipt.
+    checks = (
+        "streams",
+        "events",
+        "deliveries",
+        "redeliveries",
+        "late",
+        "max lateness",
+        "last occurred",
+        "last received",
+    )
+    differences = warehouse.execute(
+        f"""
+        with truth as (
+            select
+                stream,
+                sum(events) as events,
+                sum(deliveries) as deliveries,
+                sum(late_over_a_day) as late,
+                max(max_lateness_seconds) as max_lateness_seconds,
+                max(last_occurred_at) as last_occurred_at,
+                max(last_received_at) as last_received_at
+            from {_truth_of(published_home, "deliveries")}
+            group by stream
+        )
+        select
+            count(*) filter (where fct.stream is null or truth.stream is null),
+            count(*) filter (where fct.event_count != truth.events),
+            count(*) filter (where fct.delivery_count != truth.deliveries),
+            count(*) filter (
+                where fct.duplicate_delivery_count != truth.deliveries - truth.events
+            ),
+            count(*) filter (where fct.late_event_count != truth.late),
+            count(*) filter (
+                where fct.max_lateness_minutes != truth.max_lateness_seconds / 60.0
+            ),
+            count(*) filter (
+                where fct.last_occurred_at != timezone('UTC', truth.last_occurred_at)
+            ),
+            count(*) filter (
+                where fct.last_received_at != timezone('UTC', truth.last_received_at)
+            ),
+            count(*) filter (where truth.late > 0) - 7,
+            count(*) filter (where truth.deliveries > truth.events) - 7
+        from marts.fct_stream_freshness as fct
+        full join truth on fct.stream = truth.stream
+        """
+    ).fetchone()
+    _assert_none_differ(differences, checks, "all eight streams with late and redelivered events")
+
+
 def test_daily_mart_adds_up_to_the_tickets(warehouse) -> None:
     created, solved, fct_created, fct_solved = warehouse.execute(
         """
