@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -451,6 +452,137 @@ def test_churn_matches_the_truth(warehouse, published_home: Home) -> None:
     ).fetchone()
     assert churns > 0
     assert unmatched == 0
+
+
+class MrrSeries:
+    """Each customer's MRR at each month's end from ``truth/mrr_monthly`` (a month the truth
+    does not list is zero), classified and rolled up in Python, apart from the marts' SQL."""
+
+    MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+
+    def __init__(self, rows) -> None:
+        months = sorted({month for _, month, _ in rows})
+        mrr = defaultdict(dict)
+        for customer, month, amount in rows:
+            mrr[customer][month] = amount
+        # One row per customer and month from its first month with MRR, while it has MRR or
+        # had some the month before: (movement, amount, previous, MRR).
+        self.rows = {}
+        for customer, amounts in mrr.items():
+            paying = [month for month in months if amounts.get(month, 0) > 0]
+            if not paying:
+                continue
+            previous, had_mrr = Decimal(0), False
+            for month in months[months.index(paying[0]) :]:
+                amount = amounts.get(month, Decimal(0))
+                if amount > 0 or previous > 0:
+                    self.rows[customer, month] = (
+                        self._movement(amount, previous, had_mrr),
+                        amount - previous,
+                        previous,
+                        amount,
+                    )
+                had_mrr = had_mrr or amount > 0
+                previous = amount
+
+    @staticmethod
+    def _movement(amount: Decimal, previous: Decimal, had_mrr: bool) -> str:
+        if previous == 0 and amount > 0:
+            return "reactivation" if had_mrr else "new"
+        if previous > 0 and amount == 0:
+            return "churn"
+        if amount != previous:
+            return "expansion" if amount > previous else "contraction"
+        return "unchanged"
+
+    def bridge(self) -> dict:
+        """Per month: opening and closing MRR, each movement's amount, opening, new,
+        reactivated, churned and closing customers."""
+        months = defaultdict(lambda: defaultdict(Decimal))
+        for (_, month), (movement, moved, previous, amount) in self.rows.items():
+            row = months[month]
+            row["opening_mrr_amount"] += previous
+            row["closing_mrr_amount"] += amount
+            if movement in self.MOVEMENTS:
+                row[f"{movement}_mrr_amount"] += moved
+            row["opening_customer_count"] += previous > 0
+            row["closing_customer_count"] += amount > 0
+            row["new_customer_count"] += movement == "new"
+            row["reactivated_customer_count"] += movement == "reactivation"
+            row["churned_customer_count"] += movement == "churn"
+        return months
+
+    def cohorts(self) -> dict:
+        """Per sign-up cohort (the month of a customer's first MRR) and month: the cohort's
+        customers, those still paying and their MRR."""
+        cohort_of = {
+            customer: month
+            for (customer, month), (movement, *_) in sorted(self.rows.items(), reverse=True)
+            if movement == "new"
+        }
+        sizes = defaultdict(int)
+        for cohort in cohort_of.values():
+            sizes[cohort] += 1
+        cells = defaultdict(lambda: [0, 0, Decimal(0)])
+        for (customer, month), (*_, amount) in self.rows.items():
+            cohort = cohort_of[customer]
+            cell = cells[cohort, month]
+            cell[0] = sizes[cohort]
+            cell[1] += amount > 0
+            cell[2] += amount
+        return {key: tuple(cell) for key, cell in cells.items()}
+
+
+def test_revenue_marts_match_the_truth(warehouse, published_home: Home) -> None:
+    # Every customer-month's movement, the monthly MRR bridge and the cohorts, from the
+    # truth's MRR series: the movements and rates stand on more than the MRR amounts.
+    truth = MrrSeries(
+        warehouse.execute(
+            f"""select customer_id, month_start_date, mrr_amount_eur
+            from {_truth_of(published_home, "mrr_monthly")}"""
+        ).fetchall()
+    )
+    built = {
+        (customer, month): (movement, moved, previous, amount)
+        for customer, month, movement, moved, previous, amount in warehouse.execute(
+            """select customer_id, month_start_date, mrr_movement, mrr_movement_amount,
+                previous_mrr_amount, mrr_amount
+            from marts.fct_mrr_monthly"""
+        ).fetchall()
+    }
+    assert built == truth.rows
+    movements = {movement for movement, *_ in truth.rows.values()}
+    assert {"new", "expansion", "churn", "unchanged"} <= movements, movements
+
+    expected = truth.bridge()
+    columns = list(next(iter(expected.values())))
+    bridge = warehouse.execute(
+        f"""select month_start_date, {", ".join(columns)}, gross_revenue_retention,
+            net_revenue_retention, logo_churn_rate
+        from marts.fct_mrr_movements_monthly order by month_start_date"""
+    ).fetchall()
+    assert [row[0] for row in bridge] == sorted(expected)
+    for month, *values, grr, nrr, logo_churn in bridge:
+        want = expected[month]
+        assert dict(zip(columns, values, strict=True)) == {
+            column: want[column] for column in columns
+        }, month
+        opening = want["opening_mrr_amount"]
+        if opening:
+            kept = opening + want["churn_mrr_amount"] + want["contraction_mrr_amount"]
+            assert grr == pytest.approx(float(kept / opening))
+            assert nrr == pytest.approx(float((kept + want["expansion_mrr_amount"]) / opening))
+            assert logo_churn == pytest.approx(
+                float(want["churned_customer_count"] / want["opening_customer_count"])
+            )
+
+    cohorts = warehouse.execute(
+        """select cohort_month_start_date, month_start_date, cohort_customer_count,
+            active_customer_count, mrr_amount
+        from marts.fct_cohort_retention"""
+    ).fetchall()
+    assert {(cohort, month): tuple(cell) for cohort, month, *cell in cohorts} == truth.cohorts()
+    assert len(cohorts) >= 3
 
 
 def test_invoices_match_the_truth(warehouse, published_home: Home) -> None:
