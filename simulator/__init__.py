@@ -18,9 +18,9 @@ Entry points: ``simulate(config, lake, replace=, on_day=)``, ``simulate_days(con
 day_indexes)``, ``live(config, lake, speed=)``, ``generate_day(build_world(config), day)``.
 
 Truth beside the lake (``lake/truth/``): ``tickets``, ``survey_responses``, ``conversations``,
-``daily`` (per-day measures: backlog, flows, agents' work, the knowledge base), ``deliveries``
-(per stream: events, deliveries, late first deliveries, the last event and receipt), ``invoices``,
-``mrr_monthly``, ``churn``, ``onboarding``, ``effects`` and ``defects`` (counts of duplicates,
-late and malformed records per batch; malformed ones are JSON lines in
+``daily`` (per-day measures: backlog, flows, agents' work, automation, the knowledge base),
+``deliveries`` (per stream: events, deliveries, late first deliveries, the last event and
+receipt), ``invoices``, ``mrr_monthly``, ``churn``, ``onboarding``, ``effects`` and ``defects``
+(counts of duplicates, late and malformed records per batch; malformed ones are JSON lines in
 ``<home>/inbox/simulator/``).
 """

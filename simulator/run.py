@@ -176,7 +176,8 @@ class DayOutput:
     surveys: pa.Table
     conversations: pa.Table
     daily: pa.Table
-    """Per-day measures (``DAILY_TRUTH_SCHEMA``): backlog, flows, agents' work, the kb."""
+    """Per-day measures (``DAILY_TRUTH_SCHEMA``): backlog, flows, agents' work, automation,
+    the kb."""
     deliveries: pa.Table
     """What the lake receives of each generator's stream (``DELIVERY_TRUTH_SCHEMA``)."""
     malformed: list[str]

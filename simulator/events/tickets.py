@@ -551,7 +551,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
     close_after_solve(stale, auto_solved_at)
 
     # Truth from the rows that fall in the window.
-    _, at, cols = rows.arrays(horizon)
+    types, at, cols = rows.arrays(horizon)
     empty = np.empty(0, dtype=np.int64)
     owner_of, mark = cols.get("ticket_id", empty), cols.get("_mark", empty)
     first, has_reply = earliest(owner_of[mark == REPLY], at[mark == REPLY], n)
@@ -679,6 +679,7 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         reopens=(owner_of[mark == REOPEN], at[mark == REOPEN]),
         csat=csat_answers,
     )
+    _automation_truth(daily, rows.event_types(), types, at, cols)
     return (
         rows,
         surveys,
@@ -770,6 +771,26 @@ def _daily_truth(
     _owned_backlog(daily, timeline, unsolved, agents_named)
     daily.add("csat_responses", csat_at, agent=csat_agent)
     daily.add("csat_satisfied", csat_at[csat_score >= 4], agent=csat_agent[csat_score >= 4])
+
+
+def _automation_truth(daily: DailyCounts, event_types: list[str], types, at, cols) -> None:
+    """Adds per UTC day each macro's applications and each rule's firings (measures
+    ``macro_applied:<macro>`` and ``rule_fired:<rule>``), and the automatic resolutions:
+    solves no agent made (the stale-pending rule's, which fires at the same instant)."""
+
+    def column(name: str) -> np.ndarray:
+        return cols.get(name, np.full(len(at), -1))  # a day without tickets has no columns
+
+    for event_type, id_column, names, measure in (
+        ("ticket.macro_applied", "macro_id", MACROS, "macro_applied"),
+        ("ticket.automation_fired", "automation_rule_id", RULES, "rule_fired"),
+    ):
+        parts = [code for code, name in enumerate(event_types) if name == event_type]
+        emitted = np.isin(types, parts)
+        ids = column(id_column)[emitted]
+        for code, name in enumerate(names):
+            daily.add(f"{measure}:{name}", at[emitted][ids == code])
+    daily.add("automatic_resolutions", at[(column("_mark") == SOLVE) & (column("agent_id") < 0)])
 
 
 # Statuses whose time is agent work (fct_tickets.agent_work_calendar_minutes).

@@ -680,6 +680,57 @@ def test_automatic_resolutions_are_the_rule_firings_that_solved_a_ticket(warehou
     assert stale_fired > 0 and stale_resolved == stale_fired
 
 
+def test_automation_actions_match_the_truth(warehouse, published_home: Home) -> None:
+    # Every day's applications of each macro and firings of each rule, and the automatic
+    # resolutions: the solves no agent made, each at a rule's firing.
+    differences = warehouse.execute(
+        f"""
+        with truth as (
+            select
+                activity_date,
+                split_part(measure, ':', 1) as measure,
+                split_part(measure, ':', 2) as automation_id,
+                sum(value) as actions
+            from {_truth_of(published_home, "daily")}
+            where
+                measure like 'macro_applied:%'
+                or measure like 'rule_fired:%'
+                or measure = 'automatic_resolutions'
+            group by all
+        ),
+        fct as (
+            select
+                occurred_date as activity_date,
+                case when action_type = 'macro' then 'macro_applied' else 'rule_fired' end
+                    as measure,
+                automation_id,
+                count(*) as actions
+            from marts.fct_automation_actions
+            group by all
+            union all
+            select occurred_date, 'automatic_resolutions', '', count(*)
+            from marts.fct_automation_actions
+            where is_automatic_resolution
+            group by all
+        )
+        select
+            count(*) filter (where fct.actions is null or truth.actions is null),
+            count(*) filter (where fct.actions != truth.actions),
+            count(distinct truth.automation_id) filter (where truth.measure = 'macro_applied')
+                - 3,
+            count(distinct truth.automation_id) filter (where truth.measure = 'rule_fired') - 3,
+            sum(truth.actions) filter (where truth.measure = 'automatic_resolutions')
+        from fct
+        full join truth using (activity_date, measure, automation_id)
+        """
+    ).fetchone()
+    _assert_none_differ(
+        differences,
+        ("unmatched days and actions", "counts"),
+        "every macro and rule in use, and automatic resolutions",
+    )
+
+
 def _daily_truth(home: Home, measures: dict[str, str], keys: str) -> str:
     """truth/daily's ``measures`` (truth name: mart column) summed per ``keys``, as SQL."""
     sums = ", ".join(
