@@ -7,6 +7,8 @@ and builds one table in the stream's exact schema.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -123,6 +125,23 @@ def group_rows(*columns: np.ndarray, groups: bool = True) -> tuple[list[np.ndarr
         decoded.append(distinct % span + low)
         distinct = distinct // span
     return decoded[::-1], group.ravel()
+
+
+@dataclass
+class SurveyAnswers:
+    """A generator's answered surveys of one day (truth/survey_responses), as codes: survey
+    numbers (into the day's survey ids), scores, customers and answer instants; for surveys
+    about a ticket, its number (into the day's ticket ids), the agent and the team named on
+    the answer."""
+
+    survey_type: str
+    numbers: np.ndarray
+    scores: np.ndarray
+    customers: np.ndarray
+    responded_at: np.ndarray
+    tickets: np.ndarray | None = None
+    agents: np.ndarray | None = None
+    teams: np.ndarray | None = None
 
 
 class DailyCounts:

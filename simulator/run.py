@@ -35,7 +35,7 @@ import pyarrow as pa
 from servops.events import UTC_MICROS
 from servops.files import write_text_atomic
 from servops.lake import batch_files, write_parquet_atomic
-from simulator.columns import earliest, money, strings, take, timestamps
+from simulator.columns import SurveyAnswers, earliest, money, strings, take, timestamps
 from simulator.config import SimulationConfig
 from simulator.events import activity
 from simulator.events.finish import RawEvents, build_stream, finish
@@ -73,6 +73,9 @@ SURVEY_TRUTH_SCHEMA = pa.schema(
         ("score", pa.int16()),
         ("customer_id", pa.string()),
         ("ticket_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("team_id", pa.string()),
+        ("responded_at", UTC_MICROS),
     ]
 )
 
@@ -180,6 +183,8 @@ class DayOutput:
     the kb."""
     deliveries: pa.Table
     """What the lake receives of each generator's stream (``DELIVERY_TRUTH_SCHEMA``)."""
+    customers: pa.Table
+    """The customer.created and customer.updated events (``CUSTOMER_TRUTH_SCHEMA``)."""
     malformed: list[str]
     stats: Counter
 
@@ -223,28 +228,20 @@ def generate_day(world: World, day_index: int) -> DayOutput:
     ticket_rows, survey_rows, ticket_info = generate_ticket_day(world, day_index)
     emit("ticket", ticket_rows, ticket_info["lookups"])
     emit("csat", survey_rows, ticket_info["lookups"])
-    ticket_ids = ticket_info["lookups"]["ticket_id"]
-    for survey_type, numbers, scores, customers, tickets in ticket_info["surveys"]:
-        survey_truth.append(
-            (
-                ticket_info["lookups"]["survey_id"],
-                numbers,
-                survey_type,
-                scores,
-                customers,
-                tickets,
-                ticket_ids,
-            )
-        )
+    survey_truth.extend(
+        (answers, {**shared, **ticket_info["lookups"]}) for answers in ticket_info["surveys"]
+    )
     nps_rows, nps_lookups, nps_truth = activity.generate_nps_day(world, day_index)
     emit("nps", nps_rows, nps_lookups)
-    for survey_type, numbers, scores, customers, _ in nps_truth:
-        survey_truth.append(
-            (nps_lookups["survey_id"], numbers, survey_type, scores, customers, None, None)
-        )
+    survey_truth.extend((answers, nps_lookups) for answers in nps_truth)
     daily = ticket_info["daily"]
+    customer_rows, customer_lookups = activity.generate_customer_day(world, day_index)
+    customers = activity.customer_day_truth(
+        world,
+        customer_rows.event_types(),
+        emit("customer", customer_rows, customer_lookups),
+    )
     for source, generate, truth_of in (
-        ("customer", activity.generate_customer_day, None),
         ("agent", activity.generate_agent_day, activity.agent_day_truth),
         ("billing", activity.generate_billing_day, None),
         ("onboarding", activity.generate_onboarding_day, None),
@@ -259,10 +256,11 @@ def generate_day(world: World, day_index: int) -> DayOutput:
     return DayOutput(
         tables,
         ticket_info["tickets"],
-        _survey_table(world, survey_truth),
+        _survey_table(world.company.customer_ids, survey_truth),
         conversations,
         daily.table({name: shared[name] for name in ("team_id", "agent_id", "customer_id")}),
         pa.table(deliveries, schema=DELIVERY_TRUTH_SCHEMA),
+        customers,
         malformed,
         stats,
     )
@@ -276,6 +274,7 @@ DAY_TRUTHS = {
     "conversations": "conversations",
     "daily": "daily",
     "deliveries": "deliveries",
+    "customer_changes": "customers",
 }
 
 
@@ -288,20 +287,30 @@ def write_day_truths(lake: Path, batch: str, outputs: list[DayOutput]) -> None:
         )
 
 
-def _survey_table(world: World, parts) -> pa.Table:
+def _survey_table(
+    customer_ids: pa.Array, parts: list[tuple[SurveyAnswers, dict[str, pa.Array]]]
+) -> pa.Table:
+    """truth/survey_responses from each generator's answers and the lookups its codes index."""
     tables = []
-    for survey_ids, numbers, survey_type, scores, customers, tickets, ticket_ids in parts:
-        n = len(numbers)
+    for answers, lookups in parts:
+        n = len(answers.numbers)
+        named = {
+            name: take(lookups[name], codes) if codes is not None else pa.nulls(n, pa.string())
+            for name, codes in (
+                ("ticket_id", answers.tickets),
+                ("agent_id", answers.agents),
+                ("team_id", answers.teams),
+            )
+        }
         tables.append(
             pa.table(
                 {
-                    "survey_id": take(survey_ids, numbers),
-                    "survey_type": pa.array([survey_type] * n, pa.string()),
-                    "score": pa.array(np.asarray(scores, dtype=np.int16)),
-                    "customer_id": take(world.company.customer_ids, customers),
-                    "ticket_id": take(ticket_ids, tickets)
-                    if tickets is not None
-                    else pa.nulls(n, pa.string()),
+                    "survey_id": take(lookups["survey_id"], answers.numbers),
+                    "survey_type": pa.array([answers.survey_type] * n, pa.string()),
+                    "score": pa.array(np.asarray(answers.scores, dtype=np.int16)),
+                    "customer_id": take(customer_ids, answers.customers),
+                    **named,
+                    "responded_at": timestamps(answers.responded_at),
                 },
                 schema=SURVEY_TRUTH_SCHEMA,
             )

@@ -12,6 +12,7 @@ from servops.events import SURVEY_TYPES, UTC_MICROS
 from simulator.columns import (
     DailyCounts,
     EventRows,
+    SurveyAnswers,
     earliest,
     group_rows,
     id_array,
@@ -61,6 +62,17 @@ CONVERSATION_TRUTH_SCHEMA = pa.schema(
         ("handoff_count", pa.int32()),
         ("agent_message_count", pa.int32()),
         ("customer_message_count", pa.int32()),
+    ]
+)
+# Each customer.created and customer.updated event emitted, with the attributes it sets (null:
+# left as it was), for the customer dimension's tests (truth/customer_changes).
+CUSTOMER_ATTRIBUTES = ("company_name", "segment", "region", "country", "size_band")
+CUSTOMER_TRUTH_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("event_type", pa.string()),
+        ("changed_at", UTC_MICROS),
+        *((name, pa.string()) for name in CUSTOMER_ATTRIBUTES),
     ]
 )
 FAILURE_REASONS = ("card_declined", "insufficient_funds", "expired_card")
@@ -355,7 +367,11 @@ def generate_nps_day(world: World, day_index: int) -> tuple[EventRows, dict, lis
         contact_id=due[answered],
         score=score[answered],
     )
-    truth = [("nps", np.flatnonzero(answered), score[answered], due[answered], None)]
+    truth = [
+        SurveyAnswers(
+            "nps", np.flatnonzero(answered), score[answered], due[answered], responded[answered]
+        )
+    ]
     return rows, {"survey_id": id_array(f"NPS{day_index:05d}-", due, 7)}, truth
 
 
@@ -582,6 +598,27 @@ def agent_day_truth(
         busy_from,
         agent=agent[order[busy]],
         weights=(busy_until - busy_from) / 60.0,
+    )
+
+
+def customer_day_truth(
+    world: World, event_types: list[str], kept: dict[str, np.ndarray]
+) -> pa.Table:
+    """A day's emitted customer.created and customer.updated events (``CUSTOMER_TRUTH_SCHEMA``)."""
+    lookups = world_lookups(world)
+    empty = np.empty(0, dtype=np.int64)
+    rows = _rows_of(event_types, kept, "customer.created", "customer.updated")
+    return pa.table(
+        {
+            "customer_id": take(lookups["customer_id"], kept.get("customer_id", empty)[rows]),
+            "event_type": take(strings(event_types), kept["_type"][rows]),
+            "changed_at": timestamps(kept["_at"][rows]),
+            **{
+                name: take(lookups[name], kept.get(name, np.full(len(kept["_at"]), -1))[rows])
+                for name in CUSTOMER_ATTRIBUTES
+            },
+        },
+        schema=CUSTOMER_TRUTH_SCHEMA,
     )
 
 

@@ -20,6 +20,7 @@ from servops.events import AUTHOR_TYPES, SURVEY_TYPES, TICKET_STATUSES, UTC_MICR
 from simulator.columns import (
     DailyCounts,
     EventRows,
+    SurveyAnswers,
     earliest,
     group_rows,
     id_array,
@@ -640,12 +641,15 @@ def generate_ticket_day(world: World, day_index: int) -> tuple[EventRows, EventR
         if survey_type == "csat":
             csat_answers = (responded_at[answered], owner[sel][answered], score[sel][answered])
         survey_truth.append(
-            (
+            SurveyAnswers(
                 survey_type,
                 survey_no[answered],
                 score[sel][answered],
                 customer[sel][answered],
-                sel[answered],
+                responded_at[answered],
+                tickets=sel[answered],
+                agents=owner[sel][answered],
+                teams=team[sel][answered],
             )
         )
     lookups = {

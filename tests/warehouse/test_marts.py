@@ -388,12 +388,21 @@ def write_first_lake(raw: Path) -> None:
                 "company_name": "Acme",
                 "segment": "smb",
                 "region": "emea",
+                "size_band": "11-50",
+            },
+            {
+                # Restates what the customer already is: no new version.
+                "event_type": "customer.updated",
+                "occurred_at": "2025-02-01 00:00:00",
+                "customer_id": "C1",
+                "segment": "smb",
             },
             {
                 "event_type": "customer.updated",
                 "occurred_at": "2025-03-01 00:00:00",
                 "customer_id": "C1",
                 "segment": "mid_market",
+                "size_band": "51-200",
             },
         ],
         "b1",
@@ -906,14 +915,14 @@ def test_surveys_conversations_and_dimensions(built) -> None:
     # C1 has two versions (segment changed); C2 and C3 are inferred from other streams.
     assert _rows(
         db,
-        "select customer_id, segment, is_current, is_inferred "
+        "select customer_id, segment, size_band, is_current, is_inferred, valid_to_at "
         "from marts.dim_customers order by customer_id, version_number",
     ) == [
-        ("-1", "unknown", True, False),
-        ("C1", "smb", False, False),
-        ("C1", "mid_market", True, False),
-        ("C2", None, True, True),
-        ("C3", None, True, True),
+        ("-1", "unknown", None, True, False, None),
+        ("C1", "smb", "11-50", False, False, dt.datetime(2025, 3, 1)),
+        ("C1", "mid_market", "51-200", True, False, None),
+        ("C2", None, None, True, True, None),
+        ("C3", None, None, True, True, None),
     ]
     assert _rows(
         db,

@@ -1,5 +1,6 @@
-{#- Type-2 customer dimension: a version per customer.created / customer.updated event, each
-    attribute carried forward until an event changes it. Customers seen only in other streams
+{#- Type-2 customer dimension: a version per change of attributes, each attribute carried
+    forward from customer.created / customer.updated events until one changes it (an update
+    that changes nothing starts no version). Customers seen only in other streams
     (tickets, billing, surveys, chats) get one inferred version with unknown attributes, so
     every fact's customer_id finds a row. The first version is valid from 1900-01-01 so facts
     from before the customer record still join; customer_created_at keeps the real instant. -#}
@@ -46,24 +47,22 @@ attribute_events as (
         segment,
         region,
         country,
-        timezone
+        timezone,
+        size_band
     from customer_events
     where event_type in ('customer.created', 'customer.updated')
 
 ),
 
+{% set attributes = ['company_name', 'segment', 'region', 'country', 'timezone', 'size_band'] %}
 carried as (
 
     select
         customer_id,
         occurred_at,
-        row_number() over (
-            partition by customer_id order by occurred_at, event_order, event_id
-        ) as version_number,
-        lead(occurred_at) over (
-            partition by customer_id order by occurred_at, event_order, event_id
-        ) as valid_to_at,
-        {%- for attribute in ['company_name', 'segment', 'region', 'country', 'timezone'] %}
+        event_order,
+        event_id,
+        {%- for attribute in attributes %}
             last_value({{ attribute }} ignore nulls) over (
                 partition by customer_id
                 order by occurred_at, event_order, event_id
@@ -72,6 +71,46 @@ carried as (
         {%- endfor %}
         min(occurred_at) over (partition by customer_id) as customer_created_at
     from attribute_events
+
+),
+
+compared as (
+
+    select
+        *,
+        {%- for attribute in attributes %}
+            lag({{ attribute }}) over (
+                partition by customer_id order by occurred_at, event_order, event_id
+            ) as previous_{{ attribute }},
+        {%- endfor %}
+        row_number() over (
+            partition by customer_id order by occurred_at, event_order, event_id
+        ) as event_number
+    from carried
+
+),
+
+changes as (
+
+    select
+        customer_id,
+        occurred_at,
+        {%- for attribute in attributes %}
+            {{ attribute }},
+        {%- endfor %}
+        customer_created_at,
+        row_number() over (
+            partition by customer_id order by occurred_at, event_order, event_id
+        ) as version_number,
+        lead(occurred_at) over (
+            partition by customer_id order by occurred_at, event_order, event_id
+        ) as valid_to_at
+    from compared
+    where
+        event_number = 1
+        {%- for attribute in attributes %}
+            or {{ attribute }} is distinct from previous_{{ attribute }}
+        {%- endfor %}
 
 ),
 
@@ -93,7 +132,7 @@ seen_elsewhere as (
 
 known_customers as (
 
-    select distinct customer_id from carried
+    select distinct customer_id from changes
 
 ),
 
@@ -118,6 +157,7 @@ versions as (
         region,
         country,
         timezone as time_zone,
+        size_band,
         customer_created_at,
         case
             when version_number = 1 then cast('1900-01-01' as timestamp) else occurred_at
@@ -125,7 +165,7 @@ versions as (
         valid_to_at,
         valid_to_at is null as is_current,
         false as is_inferred
-    from carried
+    from changes
 
     union all
 
@@ -138,6 +178,7 @@ versions as (
         cast(null as varchar) as region,
         cast(null as varchar) as country,
         cast(null as varchar) as time_zone,
+        cast(null as varchar) as size_band,
         cast(null as timestamp) as customer_created_at,
         cast('1900-01-01' as timestamp) as valid_from_at,
         cast(null as timestamp) as valid_to_at,
@@ -156,6 +197,7 @@ versions as (
         'unknown' as region,
         cast(null as varchar) as country,
         cast(null as varchar) as time_zone,
+        cast(null as varchar) as size_band,
         cast(null as timestamp) as customer_created_at,
         cast('1900-01-01' as timestamp) as valid_from_at,
         cast(null as timestamp) as valid_to_at,
