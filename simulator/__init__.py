@@ -20,8 +20,8 @@ day_indexes)``, ``live(config, lake, speed=)``, ``generate_day(build_world(confi
 Truth beside the lake (``lake/truth/``): ``tickets``, ``survey_responses``, ``conversations``,
 ``daily`` (per-day measures: backlog, flows, agents' work, automation, the knowledge base),
 ``deliveries`` (per stream: events, deliveries, late first deliveries, the last event and
-receipt), ``customer_changes`` (each customer.created and customer.updated), ``invoices``,
-``mrr_monthly``, ``churn``, ``onboarding``, ``effects`` and ``defects`` (counts of duplicates,
-late and malformed records per batch; malformed ones are JSON lines in
+receipt), ``customer_changes`` and ``agent_changes`` (the events setting their attributes),
+``invoices``, ``mrr_monthly``, ``churn``, ``onboarding``, ``effects`` and ``defects`` (counts of
+duplicates, late and malformed records per batch; malformed ones are JSON lines in
 ``<home>/inbox/simulator/``).
 """

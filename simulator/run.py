@@ -184,7 +184,9 @@ class DayOutput:
     deliveries: pa.Table
     """What the lake receives of each generator's stream (``DELIVERY_TRUTH_SCHEMA``)."""
     customers: pa.Table
-    """The customer.created and customer.updated events (``CUSTOMER_TRUTH_SCHEMA``)."""
+    """The customer.created and customer.updated events (``activity.CUSTOMER_CHANGES``)."""
+    agents: pa.Table
+    """The agent.hired and agent.left events (``activity.AGENT_CHANGES``)."""
     malformed: list[str]
     stats: Counter
 
@@ -235,22 +237,22 @@ def generate_day(world: World, day_index: int) -> DayOutput:
     emit("nps", nps_rows, nps_lookups)
     survey_truth.extend((answers, nps_lookups) for answers in nps_truth)
     daily = ticket_info["daily"]
-    customer_rows, customer_lookups = activity.generate_customer_day(world, day_index)
-    customers = activity.customer_day_truth(
-        world,
-        customer_rows.event_types(),
-        emit("customer", customer_rows, customer_lookups),
-    )
-    for source, generate, truth_of in (
-        ("agent", activity.generate_agent_day, activity.agent_day_truth),
-        ("billing", activity.generate_billing_day, None),
-        ("onboarding", activity.generate_onboarding_day, None),
-        ("kb", activity.generate_kb_day, activity.kb_day_truth),
+    changes = {}
+    for source, generate, day_truth, changing in (
+        ("customer", activity.generate_customer_day, None, activity.CUSTOMER_CHANGES),
+        ("agent", activity.generate_agent_day, activity.agent_day_truth, activity.AGENT_CHANGES),
+        ("billing", activity.generate_billing_day, None, None),
+        ("onboarding", activity.generate_onboarding_day, None, None),
+        ("kb", activity.generate_kb_day, activity.kb_day_truth, None),
     ):
         rows, lookups = generate(world, day_index)
         kept = emit(source, rows, lookups)
-        if truth_of is not None:
-            truth_of(rows.event_types(), kept, daily)
+        if day_truth is not None:
+            day_truth(rows.event_types(), kept, daily)
+        if changing is not None:
+            changes[source] = activity.changes_truth(
+                changing, rows.event_types(), kept, {**shared, **lookups}
+            )
     chat_rows, chat_lookups, conversations = activity.generate_chat_day(world, day_index)
     emit("chat", chat_rows, chat_lookups)
     return DayOutput(
@@ -260,7 +262,8 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         conversations,
         daily.table({name: shared[name] for name in ("team_id", "agent_id", "customer_id")}),
         pa.table(deliveries, schema=DELIVERY_TRUTH_SCHEMA),
-        customers,
+        changes["customer"],
+        changes["agent"],
         malformed,
         stats,
     )
@@ -275,6 +278,7 @@ DAY_TRUTHS = {
     "daily": "daily",
     "deliveries": "deliveries",
     "customer_changes": "customers",
+    "agent_changes": "agents",
 }
 
 

@@ -64,16 +64,17 @@ CONVERSATION_TRUTH_SCHEMA = pa.schema(
         ("customer_message_count", pa.int32()),
     ]
 )
-# Each customer.created and customer.updated event emitted, with the attributes it sets (null:
-# left as it was), for the customer dimension's tests (truth/customer_changes).
-CUSTOMER_ATTRIBUTES = ("company_name", "segment", "region", "country", "size_band")
-CUSTOMER_TRUTH_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("event_type", pa.string()),
-        ("changed_at", UTC_MICROS),
-        *((name, pa.string()) for name in CUSTOMER_ATTRIBUTES),
-    ]
+# The events that set a customer's or an agent's attributes, with the attributes each names
+# (null: left as it was), for the dimensions' tests (truth/customer_changes, agent_changes).
+CUSTOMER_CHANGES = (
+    ("customer.created", "customer.updated"),
+    "customer_id",
+    ("company_name", "segment", "region", "country", "size_band"),
+)
+AGENT_CHANGES = (
+    ("agent.hired", "agent.left"),
+    "agent_id",
+    ("team_id", "agent_name", "skills", "timezone"),
 )
 FAILURE_REASONS = ("card_declined", "insufficient_funds", "expired_card")
 ARTICLES = 300
@@ -601,24 +602,28 @@ def agent_day_truth(
     )
 
 
-def customer_day_truth(
-    world: World, event_types: list[str], kept: dict[str, np.ndarray]
+def changes_truth(
+    changes: tuple[tuple[str, ...], str, tuple[str, ...]],
+    event_types: list[str],
+    kept: dict[str, np.ndarray],
+    lookups: dict[str, pa.Array],
 ) -> pa.Table:
-    """A day's emitted customer.created and customer.updated events (``CUSTOMER_TRUTH_SCHEMA``)."""
-    lookups = world_lookups(world)
-    empty = np.empty(0, dtype=np.int64)
-    rows = _rows_of(event_types, kept, "customer.created", "customer.updated")
+    """A day's emitted events of ``changes`` (``CUSTOMER_CHANGES``, ``AGENT_CHANGES``): the
+    entity, the event type and instant, and each attribute it sets (null: left as it was)."""
+    changing, key, attributes = changes
+    rows = _rows_of(event_types, kept, *changing)
+
+    def named(name: str) -> pa.Array:
+        codes = kept.get(name, np.full(len(kept["_at"]), -1))[rows]
+        return take(lookups[name], codes).cast(pa.string())
+
     return pa.table(
         {
-            "customer_id": take(lookups["customer_id"], kept.get("customer_id", empty)[rows]),
+            key: named(key),
             "event_type": take(strings(event_types), kept["_type"][rows]),
             "changed_at": timestamps(kept["_at"][rows]),
-            **{
-                name: take(lookups[name], kept.get(name, np.full(len(kept["_at"]), -1))[rows])
-                for name in CUSTOMER_ATTRIBUTES
-            },
-        },
-        schema=CUSTOMER_TRUTH_SCHEMA,
+            **{name: named(name) for name in attributes},
+        }
     )
 
 

@@ -426,9 +426,11 @@ def write_first_lake(raw: Path) -> None:
                 "agent_name": "Bo",
             },
             {
+                # Names the team A1 is already in: no new version.
                 "event_type": "agent.shift_started",
                 "occurred_at": "2025-03-03 08:00:00",
                 "agent_id": "A1",
+                "team_id": "support",
                 "shift_id": "SH1",
             },
             {
@@ -551,6 +553,12 @@ def write_late_and_duplicate_events(raw: Path) -> None:
                 "occurred_at": "2025-03-10 15:00:00",
                 "agent_id": "A2",
                 "shift_id": "SH2",
+            },
+            {
+                "event_type": "agent.left",
+                "occurred_at": "2025-03-15 17:00:00",
+                "agent_id": "A2",
+                "team_id": "technical",
             },
         ],
         "b2",
@@ -923,6 +931,17 @@ def test_surveys_conversations_and_dimensions(built) -> None:
         ("C1", "mid_market", "51-200", True, False, None),
         ("C2", None, None, True, True, None),
         ("C3", None, None, True, True, None),
+    ]
+    # A version per change: A1's shift restates its team; A2 leaves.
+    left = dt.datetime(2025, 3, 15, 17)
+    assert _rows(
+        db,
+        "select agent_id, team_id, is_employed, left_at, valid_from_at, is_current "
+        "from marts.dim_agents where agent_id in ('A1', 'A2') order by agent_id, version_number",
+    ) == [
+        ("A1", "support", True, None, dt.datetime(1900, 1, 1), True),
+        ("A2", "technical", True, None, dt.datetime(1900, 1, 1), False),
+        ("A2", "technical", False, left, left, True),
     ]
     assert _rows(
         db,

@@ -585,48 +585,90 @@ def test_revenue_marts_match_the_truth(warehouse, published_home: Home) -> None:
     assert len(cohorts) >= 3
 
 
-def test_customer_versions_match_the_truth(warehouse, published_home: Home) -> None:
-    # The customer dimension's history: a version per change of attributes (an upgrade moves
-    # the account up a size band; one already at the top changes nothing), each attribute
-    # carried forward from the simulator's customer.created and customer.updated events.
-    attributes = "company_name, segment, region, country, size_band"
-    truth = _truth_of(published_home, "customer_changes")
-    changes = warehouse.execute(
-        f"""
-        select customer_id, timezone('UTC', changed_at), {attributes}
-        from {truth}
-        order by customer_id, changed_at, event_type != 'customer.created'
-        """
-    ).fetchall()
+def _folded_versions(changes) -> tuple[list[tuple], int]:
+    """A type-2 history from ``changes``, rows of (key, instant, *attributes) in order: a null
+    attribute leaves it as it was and a change that changes nothing starts no version. Returns
+    (key, valid from, valid to, *attributes, first instant) per version, and how many keys
+    have more than one version."""
     versions = defaultdict(list)
-    for customer, at, *values in changes:
-        held = versions[customer][-1][1] if versions[customer] else (None,) * len(values)
+    for key, at, *values in changes:
+        held = versions[key][-1][1] if versions[key] else (None,) * len(values)
         now = tuple(
             held if value is None else value for value, held in zip(values, held, strict=True)
         )
-        if not versions[customer] or now != held:
-            versions[customer].append((at, now))
-    expected = [
+        if not versions[key] or now != held:
+            versions[key].append((at, now))
+    rows = [
         (
-            customer,
+            key,
             dt.datetime(1900, 1, 1) if number == 0 else at,
             history[number + 1][0] if number + 1 < len(history) else None,
             *values,
             history[0][0],
         )
-        for customer, history in sorted(versions.items())
+        for key, history in sorted(versions.items())
         for number, (at, values) in enumerate(history)
     ]
+    return rows, sum(len(history) > 1 for history in versions.values())
+
+
+def _assert_versions_match(
+    warehouse, truth: str, first_event: str, values: str, dimension: str, columns: str
+) -> tuple[int, int]:
+    """``dimension``'s rows (key, valid from, valid to, ``columns``) equal the history folded
+    from ``truth``'s events (key, instant, ``values``; ``first_event`` first on a tie).
+    Returns the versions and the keys with more than one."""
+    key = columns.split(",")[0]
+    expected, changed = _folded_versions(
+        warehouse.execute(
+            f"""
+            select {key}, timezone('UTC', changed_at), {values}
+            from {truth}
+            order by {key}, changed_at, event_type != '{first_event}'
+            """
+        ).fetchall()
+    )
     built = warehouse.execute(
         f"""
-        select customer_id, valid_from_at, valid_to_at, {attributes}, customer_created_at
-        from marts.dim_customers
-        where customer_id in (select customer_id from {truth})
-        order by customer_id, version_number
+        select {key}, valid_from_at, valid_to_at, {columns.split(",", 1)[1]}
+        from marts.{dimension}
+        where {key} in (select {key} from {truth})
+        order by {key}, version_number
         """
     ).fetchall()
     assert built == expected
-    assert sum(len(history) > 1 for history in versions.values()) >= 2, "size-band changes"
+    return len(expected), changed
+
+
+def test_customer_versions_match_the_truth(warehouse, published_home: Home) -> None:
+    # The customer dimension's history: a version per change of attributes (an upgrade moves
+    # the account up a size band; one already at the top changes nothing), each attribute
+    # carried forward from the simulator's customer.created and customer.updated events.
+    attributes = "company_name, segment, region, country, size_band"
+    _, changed = _assert_versions_match(
+        warehouse,
+        _truth_of(published_home, "customer_changes"),
+        "customer.created",
+        attributes,
+        "dim_customers",
+        f"customer_id, {attributes}, customer_created_at",
+    )
+    assert changed >= 2, "size-band changes"
+
+
+def test_agent_versions_match_the_truth(warehouse, published_home: Home) -> None:
+    # The agent dimension's history: hired, then a version when the agent leaves; the shifts
+    # name each agent's team again and start no version.
+    versions, _ = _assert_versions_match(
+        warehouse,
+        _truth_of(published_home, "agent_changes"),
+        "agent.hired",
+        "team_id, agent_name, skills, timezone, "
+        "case when event_type = 'agent.left' then timezone('UTC', changed_at) end",
+        "dim_agents",
+        "agent_id, team_id, agent_name, skills, time_zone, left_at, hired_at",
+    )
+    assert versions >= 10
 
 
 def test_invoices_match_the_truth(warehouse, published_home: Home) -> None:

@@ -1,5 +1,6 @@
-{#- Type-2 agent dimension: a version per agent event that carries an attribute (hired,
-    left, or any event naming team, name, skills or time zone), attributes carried forward.
+{#- Type-2 agent dimension: a version per change of attributes (team, name, skills, time zone,
+    leaving), each carried forward from the agent events that name it (hired, left, shifts);
+    an event that changes nothing, such as a shift naming the agent's team, starts no version.
     Agents seen only in tickets, surveys or chats get one inferred version. The first version
     is valid from 1900-01-01; hired_at and left_at keep the real instants. -#}
 with
@@ -47,24 +48,21 @@ attribute_events as (
 
 ),
 
+{% set attributes = ['team_id', 'agent_name', 'skills', 'timezone', 'left_at'] %}
 carried as (
 
     select
         agent_id,
         occurred_at,
-        {%- for attribute in ['team_id', 'agent_name', 'skills', 'timezone'] %}
+        event_order,
+        event_id,
+        {%- for attribute in attributes if attribute != 'left_at' %}
             last_value({{ attribute }} ignore nulls) over (
                 partition by agent_id
                 order by occurred_at, event_order, event_id
                 rows between unbounded preceding and current row
             ) as {{ attribute }},
         {%- endfor %}
-        row_number() over (
-            partition by agent_id order by occurred_at, event_order, event_id
-        ) as version_number,
-        lead(occurred_at) over (
-            partition by agent_id order by occurred_at, event_order, event_id
-        ) as valid_to_at,
         min(case when event_type = 'agent.hired' then occurred_at end) over (
             partition by agent_id
         ) as hired_at,
@@ -74,6 +72,14 @@ carried as (
             rows between unbounded preceding and current row
         ) as left_at
     from attribute_events
+
+),
+
+changes as (
+
+    {{ changed_versions(
+        'carried', 'agent_id', 'occurred_at, event_order, event_id', attributes, ['hired_at']
+    ) }}
 
 ),
 
@@ -104,7 +110,7 @@ seen_elsewhere as (
 
 known_agents as (
 
-    select distinct agent_id from carried
+    select distinct agent_id from changes
 
 ),
 
@@ -140,7 +146,7 @@ versions as (
         valid_to_at,
         valid_to_at is null as is_current,
         false as is_inferred
-    from carried
+    from changes
 
     union all
 

@@ -74,43 +74,11 @@ carried as (
 
 ),
 
-compared as (
-
-    select
-        *,
-        {%- for attribute in attributes %}
-            lag({{ attribute }}) over (
-                partition by customer_id order by occurred_at, event_order, event_id
-            ) as previous_{{ attribute }},
-        {%- endfor %}
-        row_number() over (
-            partition by customer_id order by occurred_at, event_order, event_id
-        ) as event_number
-    from carried
-
-),
-
 changes as (
 
-    select
-        customer_id,
-        occurred_at,
-        {%- for attribute in attributes %}
-            {{ attribute }},
-        {%- endfor %}
-        customer_created_at,
-        row_number() over (
-            partition by customer_id order by occurred_at, event_order, event_id
-        ) as version_number,
-        lead(occurred_at) over (
-            partition by customer_id order by occurred_at, event_order, event_id
-        ) as valid_to_at
-    from compared
-    where
-        event_number = 1
-        {%- for attribute in attributes %}
-            or {{ attribute }} is distinct from previous_{{ attribute }}
-        {%- endfor %}
+    {{ changed_versions(
+        'carried', 'customer_id', 'occurred_at, event_order, event_id', attributes, ['customer_created_at']
+    ) }}
 
 ),
 
