@@ -39,9 +39,9 @@ agent_versions as (
 
 ),
 
--- An agent's versions are contiguous and most only move a shift, so the spells of one team
--- (each from a version whose team differs from the one before until the next such version)
--- give the team at any instant with a fraction of the rows to join.
+-- An agent's versions are contiguous, and some change only what is not the team (leaving, a
+-- name): the spells of one team (each from a version whose team differs from the one before
+-- until the next such version) give the team at any instant.
 agents as (
 
     select
