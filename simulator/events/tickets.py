@@ -781,20 +781,30 @@ def _automation_truth(daily: DailyCounts, event_types: list[str], types, at, col
     """Adds per UTC day each macro's applications and each rule's firings (measures
     ``macro_applied:<macro>`` and ``rule_fired:<rule>``), and the automatic resolutions:
     solves no agent made (the stale-pending rule's, which fires at the same instant)."""
+    names = [
+        *(f"macro_applied:{macro}" for macro in MACROS),
+        *(f"rule_fired:{rule}" for rule in RULES),
+        "automatic_resolutions",
+    ]
 
     def column(name: str) -> np.ndarray:
         return cols.get(name, np.full(len(at), -1))  # a day without tickets has no columns
 
-    for event_type, id_column, names, measure in (
-        ("ticket.macro_applied", "macro_id", MACROS, "macro_applied"),
-        ("ticket.automation_fired", "automation_rule_id", RULES, "rule_fired"),
+    measure = np.full(len(at), -1)
+    for event_type, id_column, first in (
+        ("ticket.macro_applied", "macro_id", 0),
+        ("ticket.automation_fired", "automation_rule_id", len(MACROS)),
     ):
         parts = [code for code, name in enumerate(event_types) if name == event_type]
         emitted = np.isin(types, parts)
-        ids = column(id_column)[emitted]
-        for code, name in enumerate(names):
-            daily.add(f"{measure}:{name}", at[emitted][ids == code])
-    daily.add("automatic_resolutions", at[(column("_mark") == SOLVE) & (column("agent_id") < 0)])
+        measure[emitted] = first + column(id_column)[emitted]
+    measure[(column("_mark") == SOLVE) & (column("agent_id") < 0)] = len(names) - 1
+    # Counted per measure and day here: many rows a day, few groups.
+    counted = measure >= 0
+    (measures, days), group = group_rows(measure[counted], at[counted] // DAY)
+    counts = np.bincount(group, minlength=len(days))
+    for code, name in enumerate(names):
+        daily.add(name, days[measures == code] * DAY, weights=counts[measures == code])
 
 
 # Statuses whose time is agent work (fct_tickets.agent_work_calendar_minutes).
