@@ -127,6 +127,14 @@ def group_rows(*columns: np.ndarray, groups: bool = True) -> tuple[list[np.ndarr
     return decoded[::-1], group.ravel()
 
 
+def rows_of(event_types: list[str], types: np.ndarray, *names: str) -> np.ndarray:
+    """The rows whose event type code (``EventRows.arrays``' first array, into
+    ``event_types``) is one of the named types."""
+    # A type added in several parts has a code per part.
+    codes = [code for code, event_type in enumerate(event_types) if event_type in names]
+    return np.flatnonzero(np.isin(types, codes))
+
+
 @dataclass
 class SurveyAnswers:
     """A generator's answered surveys of one day (truth/survey_responses), as codes: survey

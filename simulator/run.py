@@ -218,13 +218,14 @@ def generate_day(world: World, day_index: int) -> DayOutput:
         for key in ("duplicates", "late", "malformed"):
             stats[key] += counts[key]
         if counts["events"]:
-            received = {
+            row = {
+                **counts,
                 "stream": rows.stream,
                 "last_occurred_at": counts["last_occurred_s"] * 1_000_000,
                 "last_received_at": counts["last_received_s"] * 1_000_000,
             }
             for name, values in deliveries.items():
-                values.append(received[name] if name in received else counts[name])
+                values.append(row[name])
         return kept
 
     ticket_rows, survey_rows, ticket_info = generate_ticket_day(world, day_index)

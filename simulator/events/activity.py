@@ -17,6 +17,7 @@ from simulator.columns import (
     group_rows,
     id_array,
     owner_then_time_order,
+    rows_of,
     strings,
     take,
     timestamps,
@@ -560,13 +561,6 @@ def generate_kb_day(world: World, day_index: int) -> tuple[EventRows, dict]:
     return rows, {"session_id": id_array(f"KS{day_index:05d}-", idx, 6)}
 
 
-def _rows_of(event_types: list[str], kept: dict[str, np.ndarray], *names: str) -> np.ndarray:
-    """The kept rows (``finish``'s, before the horizon) of the named event types."""
-    # A type added in several parts has a code per part.
-    codes = [code for code, event_type in enumerate(event_types) if event_type in names]
-    return np.flatnonzero(np.isin(kept["_type"], codes))
-
-
 def agent_day_truth(
     event_types: list[str], kept: dict[str, np.ndarray], daily: DailyCounts
 ) -> None:
@@ -575,14 +569,14 @@ def agent_day_truth(
     occupied minutes (each busy status until the agent's next status, on its start's day)."""
     empty = np.empty(0, dtype=np.int64)
     at, agent = kept.get("_at", empty), kept.get("agent_id", empty)
-    started = _rows_of(event_types, kept, "agent.shift_started")
-    ended = _rows_of(event_types, kept, "agent.shift_ended")
+    started = rows_of(event_types, kept["_type"], "agent.shift_started")
+    ended = rows_of(event_types, kept["_type"], "agent.shift_ended")
     shift = kept.get("shift_id", empty)
     end_of = np.full(int(shift.max(initial=-1)) + 1, -1, dtype=np.int64)
     end_of[shift[ended]] = at[ended]
     shift_end = end_of[shift[started]] if len(started) else empty
     whole = shift_end >= 0
-    statuses = _rows_of(event_types, kept, "agent.status_changed")
+    statuses = rows_of(event_types, kept["_type"], "agent.status_changed")
     order = statuses[owner_then_time_order(agent[statuses], at[statuses])]
     same_agent_next = np.append(agent[order][1:] == agent[order][:-1], False)
     is_busy = kept.get("agent_status", empty)[order] == AGENT_STATUSES.index("busy")
@@ -611,7 +605,7 @@ def changes_truth(
     """A day's emitted events of ``changes`` (``CUSTOMER_CHANGES``, ``AGENT_CHANGES``): the
     entity, the event type and instant, and each attribute it sets (null: left as it was)."""
     changing, key, attributes = changes
-    rows = _rows_of(event_types, kept, *changing)
+    rows = rows_of(event_types, kept["_type"], *changing)
 
     def named(name: str) -> pa.Array:
         codes = kept.get(name, np.full(len(kept["_at"]), -1))[rows]
@@ -633,9 +627,9 @@ def kb_day_truth(event_types: list[str], kept: dict[str, np.ndarray], daily: Dai
     event that day, and the customers signed in to it."""
     empty = np.empty(0, dtype=np.int64)
     at = kept.get("_at", empty)
-    searched = _rows_of(event_types, kept, "kb.searched")
-    viewed = _rows_of(event_types, kept, "kb.article_viewed")
-    voted = _rows_of(event_types, kept, "kb.article_voted")
+    searched = rows_of(event_types, kept["_type"], "kb.searched")
+    viewed = rows_of(event_types, kept["_type"], "kb.article_viewed")
+    voted = rows_of(event_types, kept["_type"], "kb.article_voted")
     helpful = kept.get("is_helpful", empty)
     results = kept.get("result_count", empty)
     (_, session_day), _ = group_rows(kept.get("session_id", empty), at // DAY, groups=False)

@@ -25,6 +25,7 @@ from simulator.columns import (
     group_rows,
     id_array,
     owner_then_time_order,
+    rows_of,
     strings,
     timestamps,
 )
@@ -795,8 +796,7 @@ def _automation_truth(daily: DailyCounts, event_types: list[str], types, at, col
         ("ticket.macro_applied", "macro_id", 0),
         ("ticket.automation_fired", "automation_rule_id", len(MACROS)),
     ):
-        parts = [code for code, name in enumerate(event_types) if name == event_type]
-        emitted = np.isin(types, parts)
+        emitted = rows_of(event_types, types, event_type)
         measure[emitted] = first + column(id_column)[emitted]
     measure[(column("_mark") == SOLVE) & (column("agent_id") < 0)] = len(names) - 1
     # Counted per measure and day here: many rows a day, few groups.
